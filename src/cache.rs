@@ -1,0 +1,260 @@
+//! The sending node's local store of candidates (§4.1 step 2, §5.1 step 2,
+//! §6.1 step 2: "save the candidate set locally for later use"). It merges
+//! the sets of many responses, keeps one entry per key, expires what is not
+//! seen again, and ranks by what the host reports of actually using them.
+
+use core::cmp::Ordering;
+use core::time::Duration;
+use std::time::Instant;
+
+use crate::candidate::{Candidate, TransportAddress};
+use crate::key::UniquenessKey;
+
+/// What the host learned from using a candidate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub enum Feedback {
+    /// A STUN/TURN transaction with it succeeded after `rtt`.
+    Worked {
+        /// Round-trip time of the transaction.
+        rtt: Duration,
+    },
+    /// It did not answer, or refused service.
+    Failed,
+}
+
+/// One candidate in the sending node's cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CachedCandidate {
+    candidate: Candidate,
+    hop: u8,
+    first_seen: Instant,
+    refreshed: Instant,
+    sightings: u32,
+    srtt: Option<Duration>,
+    failures: u8,
+    retry_at: Option<Instant>,
+}
+
+impl CachedCandidate {
+    /// The candidate, as the last set that carried it described it.
+    pub fn candidate(&self) -> &Candidate {
+        &self.candidate
+    }
+
+    /// Hop position of the intermediate peer that last offered it.
+    pub fn hop(&self) -> u8 {
+        self.hop
+    }
+
+    /// When it was first learned.
+    pub fn first_seen(&self) -> Instant {
+        self.first_seen
+    }
+
+    /// When it was last seen in a set or last worked.
+    pub fn refreshed(&self) -> Instant {
+        self.refreshed
+    }
+
+    /// In how many sets it was seen.
+    pub fn sightings(&self) -> u32 {
+        self.sightings
+    }
+
+    /// Smoothed round-trip time, once it has worked.
+    pub fn srtt(&self) -> Option<Duration> {
+        self.srtt
+    }
+
+    /// Failures in a row.
+    pub fn failures(&self) -> u8 {
+        self.failures
+    }
+
+    /// Whether it may be handed out at `now` (not backing off after a
+    /// failure).
+    pub fn is_usable(&self, now: Instant) -> bool {
+        self.retry_at.is_none_or(|t| now >= t)
+    }
+
+    /// Ranking, best first: usable, fewer failures, worked, lower RTT,
+    /// higher priority, more sightings, then address.
+    fn rank(&self, other: &Self, now: Instant) -> Ordering {
+        other
+            .is_usable(now)
+            .cmp(&self.is_usable(now))
+            .then(self.failures.cmp(&other.failures))
+            .then(other.srtt.is_some().cmp(&self.srtt.is_some()))
+            .then(self.srtt.cmp(&other.srtt))
+            .then(other.candidate.priority.cmp(&self.candidate.priority))
+            .then(other.sightings.cmp(&self.sightings))
+            .then(self.candidate.address.cmp(&other.candidate.address))
+    }
+}
+
+/// What merging one candidate did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Merged {
+    New,
+    Refreshed,
+    /// Full, and the newcomer ranks below every entry.
+    NoRoom,
+}
+
+/// The sending node's candidate cache: at most `capacity` entries, unique
+/// by `key`.
+#[derive(Debug, Clone)]
+pub struct CandidateCache {
+    key: UniquenessKey,
+    capacity: usize,
+    entries: Vec<CachedCandidate>,
+}
+
+impl CandidateCache {
+    /// An empty cache.
+    pub fn new(key: UniquenessKey, capacity: u8) -> Self {
+        Self {
+            key,
+            capacity: usize::from(capacity.max(1)),
+            entries: Vec::new(),
+        }
+    }
+
+    /// Number of cached candidates.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the cache is empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Candidates usable at `now`.
+    pub fn usable(&self, now: Instant) -> usize {
+        self.entries.iter().filter(|e| e.is_usable(now)).count()
+    }
+
+    /// The entry with the same key as `address`.
+    pub fn get(&self, address: &TransportAddress) -> Option<&CachedCandidate> {
+        let k = self.key.of(address);
+        self.entries
+            .iter()
+            .find(|e| self.key.of(&e.candidate.address) == k)
+    }
+
+    /// Every entry, in no particular order.
+    pub fn iter(&self) -> core::slice::Iter<'_, CachedCandidate> {
+        self.entries.iter()
+    }
+
+    /// Up to `k` usable candidates, best first.
+    pub fn best(&self, now: Instant, k: usize) -> Vec<&CachedCandidate> {
+        let mut v: Vec<&CachedCandidate> =
+            self.entries.iter().filter(|e| e.is_usable(now)).collect();
+        v.sort_by(|a, b| a.rank(b, now));
+        v.truncate(k);
+        v
+    }
+
+    /// Applies feedback to the entry with `address`'s key; returns `false`
+    /// if there is none. A failure backs the entry off for `backoff ×
+    /// 2^(failures−1)`; `max_failures` in a row evict it. A success clears
+    /// failures, refreshes it and updates its smoothed RTT (7/8 old + 1/8
+    /// new, as TCP does).
+    pub(crate) fn feedback(
+        &mut self,
+        now: Instant,
+        address: &TransportAddress,
+        feedback: Feedback,
+        backoff: Duration,
+        max_failures: u8,
+    ) -> bool {
+        let k = self.key.of(address);
+        let Some(i) = self
+            .entries
+            .iter()
+            .position(|e| self.key.of(&e.candidate.address) == k)
+        else {
+            return false;
+        };
+        let e = &mut self.entries[i];
+        match feedback {
+            Feedback::Worked { rtt } => {
+                e.failures = 0;
+                e.retry_at = None;
+                e.refreshed = now;
+                e.srtt = Some(match e.srtt {
+                    None => rtt,
+                    Some(s) => s.saturating_mul(7).saturating_add(rtt) / 8,
+                });
+            }
+            Feedback::Failed => {
+                e.failures = e.failures.saturating_add(1);
+                if e.failures >= max_failures {
+                    self.entries.swap_remove(i);
+                } else {
+                    let factor = 1u32 << (e.failures - 1).min(16);
+                    let wait = backoff.saturating_mul(factor);
+                    e.retry_at = Some(now.checked_add(wait).unwrap_or(now));
+                }
+            }
+        }
+        true
+    }
+
+    /// Merges one candidate seen in a set at hop `hop`.
+    pub(crate) fn merge(&mut self, now: Instant, candidate: Candidate, hop: u8) -> Merged {
+        let k = self.key.of(&candidate.address);
+        if let Some(e) = self
+            .entries
+            .iter_mut()
+            .find(|e| self.key.of(&e.candidate.address) == k)
+        {
+            e.refreshed = now;
+            e.sightings = e.sightings.saturating_add(1);
+            e.hop = hop;
+            if e.candidate.address == candidate.address {
+                e.candidate = candidate;
+            }
+            return Merged::Refreshed;
+        }
+        let new = CachedCandidate {
+            candidate,
+            hop,
+            first_seen: now,
+            refreshed: now,
+            sightings: 1,
+            srtt: None,
+            failures: 0,
+            retry_at: None,
+        };
+        if self.entries.len() < self.capacity {
+            self.entries.push(new);
+            return Merged::New;
+        }
+        let worst = self
+            .entries
+            .iter()
+            .enumerate()
+            .max_by(|(_, a), (_, b)| a.rank(b, now))
+            .map(|(i, _)| i);
+        match worst {
+            Some(w) if new.rank(&self.entries[w], now) == Ordering::Less => {
+                self.entries[w] = new;
+                Merged::New
+            }
+            _ => Merged::NoRoom,
+        }
+    }
+
+    /// Removes entries neither seen nor working within `lifetime`.
+    pub(crate) fn expire(&mut self, now: Instant, lifetime: Duration) -> usize {
+        let before = self.entries.len();
+        self.entries
+            .retain(|e| now.saturating_duration_since(e.refreshed) < lifetime);
+        before - self.entries.len()
+    }
+}

@@ -1,0 +1,133 @@
+//! Sans-IO discovery of STUN/TURN server candidates in a P2P overlay, as
+//! specified by draft-jiang-p2psip-stun-turn-discovery-00 ("A mechanism to
+//! discover STUN/TURN nodes in P2PSIP").
+//!
+//! # The sans-IO contract
+//!
+//! This crate does no I/O. It opens no socket, starts no task, reads no
+//! clock and uses no global random number generator. The host (your
+//! overlay peer) owns the network, the timers and the randomness: it calls
+//! the crate's functions from its own message handlers, passing `now:
+//! Instant` wherever time matters and `&mut impl Rng` wherever a choice is
+//! random. The same inputs and the same seed give the same outputs.
+//!
+//! # What the draft does
+//!
+//! Instead of storing every STUN/TURN provider under one DHT key (a hot spot
+//! and a DoS target, §1), every peer keeps a [`CandidateTable`] of willing
+//! nodes learned from its routing state, itself and its clients (§3.3.1).
+//! A NATed node sets a [`PiggybackOption`] on requests it sends anyway —
+//! JOIN, GET, PUT, routing maintenance (§3.3.2) — and every intermediate
+//! peer on the route adds candidates from its table to the [`CandidateSet`]
+//! until it holds N, unique by IP address (§4.2 steps 1–7). In recursive
+//! routing the set rides in the request and returns in the response; in
+//! iterative routing each peer answers at once. The sending node saves
+//! what it gets for later use.
+//!
+//! # The drive loop
+//!
+//! 1. **Learn NAT status.** After a STUN Binding, call [`NatStatus::detect`]
+//!    (§3.2.1, §4.1: a joining peer MUST learn whether it is NATed).
+//! 2. **Keep the table in sync.** Whenever the routing, neighbor or
+//!    connection table changes, call [`CandidateTable::sync_source`] with the
+//!    peers now in it; likewise for the local peer
+//!    ([`CandidateTable::set_local_peer`]) and associated clients. Call
+//!    [`CandidateTable::expire`] now and then.
+//! 3. **Sending a request.** If [`SendingNode::shortfall`] is above zero (or
+//!    always, on JOIN when NATed), attach [`SendingNode::recursive_option`] or
+//!    [`SendingNode::iterative_option`] in the peer protocol's encoding.
+//! 4. **Forwarding or answering a request** that carries the option: call
+//!    [`IntermediatePeer::on_request`]. In recursive mode the set was filled in
+//!    place: forward. In iterative mode put the returned answer in the
+//!    response.
+//! 5. **Forwarding a response:** [`IntermediatePeer::on_response`] says
+//!    forward it unchanged (§4.2 step 1).
+//! 6. **Receiving the response** as the sending node: call
+//!    [`SendingNode::on_response`] (recursive) or [`SendingNode::on_answer`]
+//!    (iterative). The report's `shortfall` says whether to ask again on the
+//!    next request, which takes another path (§3.3.3).
+//! 7. **Using candidates:** [`SendingNode::best`] hands out the best ones;
+//!    report how each went with [`SendingNode::feedback`].
+//!
+//! ```
+//! use std::time::Instant;
+//! use rand::SeedableRng;
+//! use stun_turn_discovery::*;
+//!
+//! let lab = Config::default().with_address_policy(AddressPolicy::permissive());
+//! let now = Instant::now();
+//! let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+//!
+//! // Two intermediate peers, each knowing some willing peers (step 2).
+//! let mut path: Vec<IntermediatePeer> = (0..2u8)
+//!     .map(|p| {
+//!         let mut peer = IntermediatePeer::new(lab.clone());
+//!         let willing = (1..=4u8).map(|i| {
+//!             let addr = format!("198.51.100.{}:3478", p * 10 + i).parse().unwrap();
+//!             Candidate::peer(TransportAddress::udp(addr), Services::BOTH)
+//!         });
+//!         let _ = peer.table_mut().sync_source(now, Source::RoutingTable, willing);
+//!         peer
+//!     })
+//!     .collect();
+//!
+//! // A NATed node asks on its JOIN, recursive routing (step 3).
+//! let mut node = SendingNode::new(lab.clone());
+//! let mut option = node.recursive_option();
+//! for peer in &mut path {
+//!     let _ = peer.on_request(now, MessageKind::Join, &mut option, &mut rng); // step 4
+//! }
+//! for peer in path.iter().rev() {
+//!     let action = peer.on_response(MessageKind::Join, &option); // step 5
+//!     assert_eq!(action, ResponseAction::ForwardUnchanged);
+//! }
+//! let report = node.on_response(now, MessageKind::Join, &option)?; // step 6
+//! assert_eq!(report.saved, 8);
+//! assert_eq!(node.best(now, 3).len(), 3); // step 7
+//! # Ok::<(), ResponseError>(())
+//! ```
+//!
+//! # What it does not do
+//!
+//! It is no STUN or TURN client or server, does no overlay routing, and
+//! does not encode messages of any particular peer protocol: the host puts
+//! the option into its own messages.
+//!
+//! # Security
+//!
+//! The draft's §7 is empty. This crate adds a per-hop contribution cap
+//! ([`Config::per_hop_share`]), an address policy ([`AddressPolicy`]) and an
+//! N cap ([`Config::max_n`]); SECURITY.md gives the threat model.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod address_policy;
+mod cache;
+mod candidate;
+mod config;
+mod intermediate;
+mod key;
+mod nat;
+mod node_id;
+mod option;
+mod selection;
+mod sending;
+mod set;
+mod table;
+mod weights;
+
+pub use address_policy::{classify, AddressClass, AddressPolicy};
+pub use cache::{CachedCandidate, CandidateCache, Feedback};
+pub use candidate::{
+    Candidate, PerformanceHints, Role, Services, Source, Transport, TransportAddress,
+};
+pub use config::{Config, ConfigError, SourcePriorities};
+pub use intermediate::{HopReport, IntermediatePeer, MessageKind, Outcome, ResponseAction, Stop};
+pub use key::{KeyValue, UniquenessKey};
+pub use nat::NatStatus;
+pub use node_id::{NodeId, NodeIdTooLong};
+pub use option::{Filter, IpFamily, OptionError, PiggybackOption, RoutingMode};
+pub use selection::{SelectionPolicy, Selector};
+pub use sending::{ResponseError, SaveReport, SendingNode};
+pub use set::{CandidateSet, SetEntry, SetError, DEFAULT_N, MAX_N};
+pub use table::{CandidateTable, SyncReport, TableEntry, TableError, Upserted};

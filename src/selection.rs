@@ -1,0 +1,176 @@
+//! How an intermediate peer fetches candidates from its table (§4.2 step 4:
+//! "Peers fetch candidates from its candidate table according to a specific
+//! criteria, for example, priority, or performance parameters"; §3.3.1: "In
+//! order to make the service load distributed through the candidates, peer
+//! could choose candidates for sending nodes according to some algorithms,
+//! for example, choose the candidates randomly").
+//!
+//! A policy only proposes entries in the order it prefers; the intermediate
+//! peer decides which to keep (filter, uniqueness, expiry) and stops the
+//! walk as soon as the set is full (§4.2 step 7). Every built-in policy
+//! reads only as many entries as it proposes, and proposes every entry
+//! before it gives up, so step 7's "all server candidates in the candidate
+//! table has been examined" holds.
+
+use core::ops::ControlFlow;
+
+use rand::Rng;
+
+use crate::table::{CandidateTable, TableEntry};
+
+/// A built-in selection policy, chosen in [`Config`](crate::Config).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[non_exhaustive]
+pub enum SelectionPolicy {
+    /// Highest priority first (ties by address). Deterministic.
+    ByPriority,
+    /// Best performance hints first: spare capacity, then bandwidth, then
+    /// priority. Deterministic.
+    ByPerformance,
+    /// Uniformly random: a random start and a random stride coprime to the
+    /// table size, so every entry is equally likely to come first and each
+    /// entry is proposed once.
+    Random,
+    /// Weighted random by priority and spare capacity
+    /// ([`TableEntry::weight`]), so repeated requests do not all get the
+    /// same candidates. The default.
+    LoadSpreading,
+}
+
+/// A selection policy: proposes table entries in its preferred order.
+///
+/// Implement it for a policy of your own and pass it to
+/// [`IntermediatePeer::on_request_with`](crate::IntermediatePeer::on_request_with).
+/// `visit` returns [`ControlFlow::Break`] when the set is full or this hop
+/// has added its share; stop proposing then. Proposing an entry twice is
+/// harmless (the set refuses duplicates) but wastes time.
+///
+/// ```
+/// use std::ops::ControlFlow;
+/// use rand::Rng;
+/// use stun_turn_discovery::{CandidateTable, Selector, TableEntry};
+///
+/// /// Clients first, then peers, each by priority.
+/// struct ClientsFirst;
+///
+/// impl Selector for ClientsFirst {
+///     fn propose<'t, R, F>(&self, table: &'t CandidateTable, _rng: &mut R, mut visit: F)
+///     where
+///         R: Rng + ?Sized,
+///         F: FnMut(&'t TableEntry) -> ControlFlow<()>,
+///     {
+///         use stun_turn_discovery::Role;
+///         for role in [Role::Client, Role::Peer] {
+///             for e in table.by_priority().filter(|e| e.candidate().role == role) {
+///                 if visit(e).is_break() {
+///                     return;
+///                 }
+///             }
+///         }
+///     }
+/// }
+/// ```
+pub trait Selector {
+    /// Calls `visit` on entries of `table` in the order this policy
+    /// prefers, until `visit` breaks or every entry has been proposed.
+    fn propose<'t, R, F>(&self, table: &'t CandidateTable, rng: &mut R, visit: F)
+    where
+        R: Rng + ?Sized,
+        F: FnMut(&'t TableEntry) -> ControlFlow<()>;
+}
+
+impl Selector for SelectionPolicy {
+    fn propose<'t, R, F>(&self, table: &'t CandidateTable, rng: &mut R, mut visit: F)
+    where
+        R: Rng + ?Sized,
+        F: FnMut(&'t TableEntry) -> ControlFlow<()>,
+    {
+        match self {
+            Self::ByPriority => {
+                let _ = table.by_priority().try_for_each(visit);
+            }
+            Self::ByPerformance => {
+                let _ = table.by_performance().try_for_each(visit);
+            }
+            Self::Random => random_walk(table, rng, visit),
+            Self::LoadSpreading => {
+                // Weighted draws with replacement; a draw that the set
+                // refuses is simply wasted. After a bounded number of draws
+                // fall back to the uniform walk, which proposes every entry.
+                let total = table.total_weight();
+                let budget = 4 * table.len().min(usize::from(crate::MAX_N)) + 16;
+                if total > 0 {
+                    for _ in 0..budget {
+                        let r = below(rng, total);
+                        let Some(e) = table.position_by_weight(r).and_then(|i| table.entry_at(i))
+                        else {
+                            break;
+                        };
+                        if visit(e).is_break() {
+                            return;
+                        }
+                    }
+                }
+                random_walk(table, rng, visit);
+            }
+        }
+    }
+}
+
+/// Proposes every entry once, from a random start with a random stride
+/// coprime to the table size.
+fn random_walk<'t, R, F>(table: &'t CandidateTable, rng: &mut R, mut visit: F)
+where
+    R: Rng + ?Sized,
+    F: FnMut(&'t TableEntry) -> ControlFlow<()>,
+{
+    let len = table.len() as u64;
+    if len == 0 {
+        return;
+    }
+    let start = below(rng, len);
+    let mut stride = 1 + below(rng, len);
+    while gcd(stride, len) != 1 {
+        stride += 1;
+    }
+    let mut pos = start;
+    for _ in 0..len {
+        if let Some(e) = table.entry_at(pos as usize) {
+            if visit(e).is_break() {
+                return;
+            }
+        }
+        pos = (pos + stride) % len;
+    }
+}
+
+/// A number in `0..n` (`n > 0`), by Lemire's multiply-shift.
+pub(crate) fn below<R: Rng + ?Sized>(rng: &mut R, n: u64) -> u64 {
+    ((u128::from(rng.next_u64()) * u128::from(n)) >> 64) as u64
+}
+
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gcd_and_below() {
+        assert_eq!(gcd(12, 18), 6);
+        assert_eq!(gcd(7, 1), 1);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        for n in 1..50 {
+            assert!(below(&mut rng, n) < n);
+        }
+    }
+
+    use rand::SeedableRng;
+}

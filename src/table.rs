@@ -1,0 +1,555 @@
+//! The STUN/TURN candidate table (§2, §3.3.1): "Every peer MUST have this
+//! table, but the number of entry in the candidate table may be zero".
+//!
+//! The host keeps it in sync with its own state: the willing peers of its
+//! routing, neighbor and connection tables (MUST), itself (SHOULD) and its
+//! willing clients (SHOULD). Entries are kept in three orders (by address,
+//! by priority, by performance) plus a weight tree, so every selection
+//! policy reads only the entries it hands out, whatever the table's size.
+
+use core::cmp::Ordering;
+use core::time::Duration;
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use thiserror::Error;
+
+use crate::address_policy::AddressClass;
+use crate::candidate::{Candidate, Source, TransportAddress};
+use crate::config::Config;
+use crate::weights::Weights;
+
+/// A candidate the table refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum TableError {
+    /// The address policy refuses the candidate's address.
+    #[error("{address} refused by the address policy: {class}")]
+    Refused {
+        /// The candidate's address.
+        address: TransportAddress,
+        /// Why.
+        class: AddressClass,
+    },
+    /// The candidate offers no service, so it is not willing to serve (§2).
+    #[error("{address} offers neither STUN nor TURN")]
+    NotWilling {
+        /// The candidate's address.
+        address: TransportAddress,
+    },
+    /// The table already holds its configured maximum of entries.
+    #[error("candidate table is full ({max} entries)")]
+    Full {
+        /// The configured maximum.
+        max: u32,
+    },
+}
+
+/// What [`CandidateTable::upsert`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum Upserted {
+    /// A new entry.
+    Added,
+    /// An existing entry, refreshed and updated.
+    Updated,
+}
+
+/// What [`CandidateTable::sync_source`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[must_use]
+pub struct SyncReport {
+    /// New entries.
+    pub added: u32,
+    /// Entries refreshed or updated.
+    pub updated: u32,
+    /// Entries that no longer appear in any source and were removed.
+    pub removed: u32,
+    /// Entries of the source that are not willing (no service): skipped, and
+    /// dropped from the table if they were in it.
+    pub not_willing: u32,
+    /// Candidates refused, with the reason.
+    pub refused: Vec<TableError>,
+}
+
+/// One entry of the candidate table: a candidate, the sources it was
+/// learned from, its effective priority and when it was last refreshed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableEntry {
+    candidate: Candidate,
+    sources: u8,
+    priority: u16,
+    refreshed: Instant,
+    seen: u32,
+}
+
+impl TableEntry {
+    /// The candidate.
+    pub fn candidate(&self) -> &Candidate {
+        &self.candidate
+    }
+
+    /// Effective priority: the candidate's own, or else the default of its
+    /// highest-priority source.
+    pub fn priority(&self) -> u16 {
+        self.priority
+    }
+
+    /// Whether the entry was learned from `source`.
+    pub fn has_source(&self, source: Source) -> bool {
+        self.sources & source.bit() != 0
+    }
+
+    /// The sources the entry was learned from.
+    pub fn sources(&self) -> impl Iterator<Item = Source> + '_ {
+        Source::ALL.into_iter().filter(|s| self.has_source(*s))
+    }
+
+    /// When the entry was last refreshed.
+    pub fn refreshed(&self) -> Instant {
+        self.refreshed
+    }
+
+    /// Whether the entry is `lifetime` or more old at `now`.
+    #[inline]
+    pub fn is_expired(&self, now: Instant, lifetime: Duration) -> bool {
+        now.saturating_duration_since(self.refreshed) >= lifetime
+    }
+
+    /// Load-spreading weight: `(priority + 1) × (spare capacity + 1)`.
+    pub fn weight(&self) -> u64 {
+        (u64::from(self.priority) + 1) * (u64::from(self.candidate.hints.spare_capacity()) + 1)
+    }
+
+    fn by_priority(&self, other: &Self) -> Ordering {
+        other
+            .priority
+            .cmp(&self.priority)
+            .then_with(|| self.candidate.address.cmp(&other.candidate.address))
+    }
+
+    fn by_performance(&self, other: &Self) -> Ordering {
+        other
+            .candidate
+            .hints
+            .score()
+            .cmp(&self.candidate.hints.score())
+            .then_with(|| self.by_priority(other))
+    }
+}
+
+/// The candidate table of one peer (§2, §3.3.1).
+///
+/// ```
+/// use std::time::Instant;
+/// use stun_turn_discovery::{AddressPolicy, Candidate, CandidateTable, Config, Services, Source, TransportAddress};
+/// let config = Config::default().with_address_policy(AddressPolicy::default().allow_documentation(true));
+/// let mut table = CandidateTable::new(config);
+/// let now = Instant::now();
+/// let routing = ["192.0.2.1:3478", "192.0.2.2:3478"].map(|a| {
+///     Candidate::peer(TransportAddress::udp(a.parse().unwrap()), Services::BOTH)
+/// });
+/// let report = table.sync_source(now, Source::RoutingTable, routing);
+/// assert_eq!(report.added, 2);
+/// // One peer left the routing table: its entry goes (§3.3.1).
+/// let report = table.sync_source(now, Source::RoutingTable, [routing[0]]);
+/// assert_eq!((report.removed, table.len()), (1, 1));
+/// ```
+#[derive(Debug, Clone)]
+pub struct CandidateTable {
+    config: Config,
+    entries: Vec<TableEntry>,
+    by_address: BTreeMap<TransportAddress, u32>,
+    by_priority: Vec<u32>,
+    by_performance: Vec<u32>,
+    weights: Weights,
+    generation: u32,
+}
+
+impl CandidateTable {
+    /// An empty table (§2: it "may be zero" entries long).
+    pub fn new(config: Config) -> Self {
+        Self {
+            config,
+            entries: Vec::new(),
+            by_address: BTreeMap::new(),
+            by_priority: Vec::new(),
+            by_performance: Vec::new(),
+            weights: Weights::default(),
+            generation: 0,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The entry for `address`.
+    pub fn get(&self, address: &TransportAddress) -> Option<&TableEntry> {
+        let &i = self.by_address.get(address)?;
+        self.entries.get(i as usize)
+    }
+
+    /// The entry at storage position `index` (`0..len()`), in no particular
+    /// order; for custom [`Selector`](crate::Selector)s that sample positions.
+    pub fn entry_at(&self, index: usize) -> Option<&TableEntry> {
+        self.entries.get(index)
+    }
+
+    /// Entries from the highest priority down (ties by address).
+    pub fn by_priority(&self) -> impl ExactSizeIterator<Item = &TableEntry> + '_ {
+        self.by_priority.iter().map(|&i| &self.entries[i as usize])
+    }
+
+    /// Entries from the best performance hints down (ties by priority).
+    pub fn by_performance(&self) -> impl ExactSizeIterator<Item = &TableEntry> + '_ {
+        self.by_performance
+            .iter()
+            .map(|&i| &self.entries[i as usize])
+    }
+
+    /// Sum of all load-spreading weights.
+    pub fn total_weight(&self) -> u64 {
+        self.weights.total()
+    }
+
+    /// The position of the entry that covers `r` in the cumulative weights,
+    /// for `r < total_weight()`: a draw proportional to
+    /// [`TableEntry::weight`].
+    pub fn position_by_weight(&self, r: u64) -> Option<usize> {
+        self.weights.find(r)
+    }
+
+    /// Inserts `candidate` as learned from `source`, or refreshes and
+    /// updates the entry with its address. A candidate with no service is
+    /// not willing: its `source` is dropped from any existing entry and
+    /// [`TableError::NotWilling`] returned.
+    pub fn upsert(
+        &mut self,
+        now: Instant,
+        source: Source,
+        candidate: Candidate,
+    ) -> Result<Upserted, TableError> {
+        let address = candidate.address;
+        if candidate.services.is_empty() {
+            let _ = self.remove(source, &address);
+            return Err(TableError::NotWilling { address });
+        }
+        if let Err(class) = self.config.address_policy().check(&address) {
+            return Err(TableError::Refused { address, class });
+        }
+        if let Some(&i) = self.by_address.get(&address) {
+            let i = i as usize;
+            let old = self.entries[i];
+            let mut new = old;
+            new.candidate = candidate;
+            new.sources |= source.bit();
+            new.refreshed = now;
+            new.seen = self.generation;
+            new.priority = self.effective_priority(&candidate, new.sources);
+            self.replace(i, new);
+            return Ok(Upserted::Updated);
+        }
+        let max = self.config.max_table_entries();
+        if self.entries.len() >= max as usize {
+            return Err(TableError::Full { max });
+        }
+        let entry = TableEntry {
+            candidate,
+            sources: source.bit(),
+            priority: self.effective_priority(&candidate, source.bit()),
+            refreshed: now,
+            seen: self.generation,
+        };
+        self.insert(entry);
+        Ok(Upserted::Added)
+    }
+
+    /// Drops `source` from the entry for `address`; the entry goes when no
+    /// source is left. Returns whether an entry was found.
+    pub fn remove(&mut self, source: Source, address: &TransportAddress) -> bool {
+        let Some(&i) = self.by_address.get(address) else {
+            return false;
+        };
+        self.drop_source(i as usize, source);
+        true
+    }
+
+    /// Removes the entry for `address` whatever its sources.
+    pub fn remove_all(&mut self, address: &TransportAddress) -> Option<TableEntry> {
+        let &i = self.by_address.get(address)?;
+        Some(self.take(i as usize))
+    }
+
+    /// Makes the entries of `source` exactly the willing candidates among
+    /// `current` (§3.3.1: "Every peer MUST include peers which show their
+    /// willingness to be a STUN/TURN server into candidate table by examing
+    /// every peer in the routing state"): inserts and refreshes them, and
+    /// drops `source` from entries no longer in it. Refused candidates are
+    /// reported and do not stop the rest.
+    pub fn sync_source(
+        &mut self,
+        now: Instant,
+        source: Source,
+        current: impl IntoIterator<Item = Candidate>,
+    ) -> SyncReport {
+        self.generation = self.generation.wrapping_add(1);
+        let mut report = SyncReport::default();
+        for candidate in current {
+            match self.upsert(now, source, candidate) {
+                Ok(Upserted::Added) => report.added += 1,
+                Ok(Upserted::Updated) => report.updated += 1,
+                Err(TableError::NotWilling { .. }) => report.not_willing += 1,
+                Err(e) => report.refused.push(e),
+            }
+        }
+        let generation = self.generation;
+        let mut i = self.entries.len();
+        while i > 0 {
+            i -= 1;
+            let e = self.entries[i];
+            if e.has_source(source) && e.seen != generation && self.drop_source(i, source) {
+                report.removed += 1;
+            }
+        }
+        report
+    }
+
+    /// Sets the local peer's own entries (§3.3.1 item 2: "If it is, it
+    /// SHOULD be put into the STUN/TURN candidate table"); an empty
+    /// iterator withdraws them.
+    pub fn set_local_peer(
+        &mut self,
+        now: Instant,
+        own: impl IntoIterator<Item = Candidate>,
+    ) -> SyncReport {
+        self.sync_source(now, Source::LocalPeer, own)
+    }
+
+    /// Removes every entry not refreshed within the configured lifetime;
+    /// returns how many went.
+    pub fn expire(&mut self, now: Instant) -> usize {
+        let lifetime = self.config.entry_lifetime();
+        let before = self.entries.len();
+        let mut i = before;
+        while i > 0 {
+            i -= 1;
+            if self.entries[i].is_expired(now, lifetime) {
+                let _ = self.take(i);
+            }
+        }
+        before - self.entries.len()
+    }
+
+    // ---- index maintenance ----
+
+    fn effective_priority(&self, candidate: &Candidate, sources: u8) -> u16 {
+        let defaults = self.config.source_priorities();
+        candidate.priority.unwrap_or_else(|| {
+            Source::ALL
+                .into_iter()
+                .filter(|s| sources & s.bit() != 0)
+                .map(|s| defaults.get(s))
+                .max()
+                .unwrap_or(0)
+        })
+    }
+
+    /// Drops `source` from entry `i`; removes it if no source is left.
+    /// Returns whether the entry was removed.
+    fn drop_source(&mut self, i: usize, source: Source) -> bool {
+        let mut e = self.entries[i];
+        e.sources &= !source.bit();
+        if e.sources == 0 {
+            let _ = self.take(i);
+            return true;
+        }
+        e.priority = self.effective_priority(&e.candidate, e.sources);
+        self.replace(i, e);
+        false
+    }
+
+    fn insert(&mut self, entry: TableEntry) {
+        let i = self.entries.len() as u32;
+        self.entries.push(entry);
+        self.by_address.insert(entry.candidate.address, i);
+        self.weights.push(entry.weight());
+        self.index_insert(i);
+    }
+
+    /// Replaces entry `i`, keeping every order right.
+    fn replace(&mut self, i: usize, new: TableEntry) {
+        self.index_remove(i as u32);
+        self.entries[i] = new;
+        self.weights.set(i, new.weight());
+        self.index_insert(i as u32);
+    }
+
+    /// Removes entry `i` (the last entry moves into its place).
+    fn take(&mut self, i: usize) -> TableEntry {
+        let last = self.entries.len() - 1;
+        self.index_remove(i as u32);
+        let removed = self.entries[i];
+        self.by_address.remove(&removed.candidate.address);
+        if i != last {
+            let moved = self.entries[last];
+            self.index_remove(last as u32);
+            self.entries[i] = moved;
+            self.by_address.insert(moved.candidate.address, i as u32);
+            self.weights.set(i, moved.weight());
+            self.index_insert(i as u32);
+        }
+        self.entries.pop();
+        self.weights.pop();
+        removed
+    }
+
+    fn index_insert(&mut self, i: u32) {
+        let e = &self.entries[i as usize];
+        let entries = &self.entries;
+        let at = self
+            .by_priority
+            .partition_point(|&j| entries[j as usize].by_priority(e) == Ordering::Less);
+        self.by_priority.insert(at, i);
+        let at = self
+            .by_performance
+            .partition_point(|&j| entries[j as usize].by_performance(e) == Ordering::Less);
+        self.by_performance.insert(at, i);
+    }
+
+    fn index_remove(&mut self, i: u32) {
+        let e = &self.entries[i as usize];
+        let entries = &self.entries;
+        let at = self
+            .by_priority
+            .partition_point(|&j| entries[j as usize].by_priority(e) == Ordering::Less);
+        if self.by_priority.get(at) == Some(&i) {
+            self.by_priority.remove(at);
+        }
+        let at = self
+            .by_performance
+            .partition_point(|&j| entries[j as usize].by_performance(e) == Ordering::Less);
+        if self.by_performance.get(at) == Some(&i) {
+            self.by_performance.remove(at);
+        }
+    }
+
+    #[cfg(test)]
+    fn check_invariants(&self) {
+        assert_eq!(self.by_address.len(), self.entries.len());
+        assert_eq!(self.by_priority.len(), self.entries.len());
+        assert_eq!(self.by_performance.len(), self.entries.len());
+        for (a, &i) in &self.by_address {
+            assert_eq!(&self.entries[i as usize].candidate.address, a);
+        }
+        assert!(self
+            .by_priority()
+            .zip(self.by_priority().skip(1))
+            .all(|(a, b)| a.by_priority(b) == Ordering::Less));
+        assert!(self
+            .by_performance()
+            .zip(self.by_performance().skip(1))
+            .all(|(a, b)| a.by_performance(b) == Ordering::Less));
+        assert_eq!(
+            self.weights.total(),
+            self.entries.iter().map(TableEntry::weight).sum::<u64>()
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{AddressPolicy, PerformanceHints, Services};
+
+    fn cand(last: u8, prio: Option<u16>) -> Candidate {
+        let addr = TransportAddress::udp(format!("192.0.2.{last}:3478").parse().unwrap());
+        Candidate {
+            priority: prio,
+            hints: PerformanceHints {
+                capacity: u16::from(last),
+                bandwidth_kbps: 0,
+                load_percent: 0,
+            },
+            ..Candidate::peer(addr, Services::BOTH)
+        }
+    }
+
+    fn table() -> CandidateTable {
+        CandidateTable::new(
+            Config::default()
+                .with_address_policy(AddressPolicy::default().allow_documentation(true)),
+        )
+    }
+
+    #[test]
+    fn orders_and_weights_survive_churn() {
+        let mut t = table();
+        let now = Instant::now();
+        for i in 1..=50u8 {
+            let _ = t
+                .upsert(now, Source::RoutingTable, cand(i, Some(u16::from(i % 7))))
+                .unwrap();
+            t.check_invariants();
+        }
+        for i in (1..=50u8).step_by(3) {
+            assert!(t.remove(Source::RoutingTable, &cand(i, None).address));
+            t.check_invariants();
+        }
+        for i in (2..=50u8).step_by(4) {
+            let _ = t
+                .upsert(now, Source::Client, cand(i, Some(1000 - u16::from(i))))
+                .unwrap();
+            t.check_invariants();
+        }
+        let r = t.sync_source(now, Source::RoutingTable, (1..=10).map(|i| cand(i, None)));
+        t.check_invariants();
+        assert!(r.removed > 0);
+        // Client entries 14, 18, .. keep their own priority, 1000 - i; 2, 6, 10 were
+        // replaced by the routing sync with no priority of their own.
+        assert_eq!(t.by_priority().next().unwrap().priority(), 986);
+        assert_eq!(t.get(&cand(2, None).address).unwrap().priority(), 300);
+    }
+
+    #[test]
+    fn source_default_priority_takes_best_source() {
+        let mut t = table();
+        let now = Instant::now();
+        let c = cand(1, None);
+        let _ = t.upsert(now, Source::Client, c).unwrap();
+        assert_eq!(t.get(&c.address).unwrap().priority(), 100);
+        let _ = t.upsert(now, Source::RoutingTable, c).unwrap();
+        assert_eq!(t.get(&c.address).unwrap().priority(), 300);
+        assert!(t.remove(Source::RoutingTable, &c.address));
+        assert_eq!(t.get(&c.address).unwrap().priority(), 100);
+        assert!(t.remove(Source::Client, &c.address));
+        assert!(t.get(&c.address).is_none());
+        t.check_invariants();
+    }
+
+    #[test]
+    fn expiry_and_refresh() {
+        let mut t = table();
+        let t0 = Instant::now();
+        let _ = t.upsert(t0, Source::RoutingTable, cand(1, None)).unwrap();
+        let _ = t.upsert(t0, Source::RoutingTable, cand(2, None)).unwrap();
+        let later = t0 + Duration::from_secs(599);
+        let _ = t
+            .upsert(later, Source::RoutingTable, cand(2, None))
+            .unwrap();
+        assert_eq!(t.expire(t0 + Duration::from_secs(600)), 1);
+        assert!(t.get(&cand(2, None).address).is_some());
+        t.check_invariants();
+    }
+}
