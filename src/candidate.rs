@@ -126,6 +126,18 @@ impl Services {
     }
 }
 
+impl fmt::Display for Services {
+    /// `STUN`, `TURN`, `STUN+TURN` or `none`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(match self.0 {
+            0b01 => "STUN",
+            0b10 => "TURN",
+            0b11 => "STUN+TURN",
+            _ => "none",
+        })
+    }
+}
+
 impl core::ops::BitOr for Services {
     type Output = Self;
     fn bitor(self, rhs: Self) -> Self {

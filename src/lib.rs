@@ -131,3 +131,8 @@ pub use selection::{SelectionPolicy, Selector};
 pub use sending::{ResponseError, SaveReport, SendingNode};
 pub use set::{CandidateSet, SetEntry, SetError, DEFAULT_N, MAX_N};
 pub use table::{CandidateTable, SyncReport, TableEntry, TableError, Upserted};
+
+/// The README's code, compiled and run as a doctest so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

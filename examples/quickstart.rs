@@ -1,0 +1,167 @@
+//! Five intermediate peers on a path. A NATed node joins with the piggyback
+//! option in recursive mode (§4), then sends a GET in iterative mode (§6),
+//! and prints which STUN/TURN candidates it learned and from which hop.
+//!
+//! Run with `cargo run --example quickstart`.
+
+use std::time::{Duration, Instant};
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use stun_turn_discovery::{
+    AddressPolicy, Candidate, Config, Feedback, IntermediatePeer, MessageKind, NatStatus, Outcome,
+    PerformanceHints, Role, Services, Source, TransportAddress,
+};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // Documentation addresses (RFC 5737) stand in for public ones here.
+    let config =
+        Config::default().with_address_policy(AddressPolicy::default().allow_documentation(true));
+    // The NATed node wants 12 candidates.
+    let node_config = config.clone().with_wanted(12)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(2007);
+    let now = Instant::now();
+
+    // Five peers, each with its own view of willing nodes (§3.3.1). Peer 3
+    // knows none: its table is empty, as §2 allows.
+    let willing: [&[&str]; 5] = [
+        &["192.0.2.10:3478", "192.0.2.11:3478"],
+        &[
+            "198.51.100.20:3478",
+            "192.0.2.10:3478",
+            "198.51.100.21:5349",
+        ],
+        &[],
+        &[
+            "203.0.113.40:3478",
+            "203.0.113.41:3478",
+            "203.0.113.42:3478",
+        ],
+        &["203.0.113.50:3478"],
+    ];
+    let mut path: Vec<IntermediatePeer> = Vec::new();
+    for (i, addrs) in willing.iter().enumerate() {
+        let mut peer = IntermediatePeer::new(config.clone());
+        let routing = addrs.iter().map(|a| {
+            let hints = PerformanceHints {
+                capacity: 100,
+                bandwidth_kbps: 10_000,
+                load_percent: (i as u8) * 10,
+            };
+            Candidate::peer(TransportAddress::udp(a.parse().unwrap()), Services::BOTH)
+                .with_hints(hints)
+        });
+        let report = peer
+            .table_mut()
+            .sync_source(now, Source::RoutingTable, routing);
+        // Peer 5 also serves STUN itself (§3.3.1 item 2) and has a willing
+        // client (item 3).
+        if i == 4 {
+            let own = Candidate::peer(
+                TransportAddress::udp("203.0.113.5:3478".parse()?),
+                Services::STUN,
+            );
+            let _ = peer.table_mut().set_local_peer(now, [own]);
+            let client = Candidate::client(
+                TransportAddress::udp("192.0.2.99:3478".parse()?),
+                Services::TURN,
+            );
+            let _ = peer.table_mut().upsert(now, Source::Client, client)?;
+        }
+        println!(
+            "peer {}: {} candidate(s) in its table ({} from routing state)",
+            i + 1,
+            peer.table().len(),
+            report.added
+        );
+        path.push(peer);
+    }
+
+    // The joining node learns it is behind NAT (§4.1): its STUN Binding
+    // came back with an address that is not its own.
+    let nat = NatStatus::detect(["10.0.0.7".parse()?], 5060, "198.51.100.77:61000".parse()?);
+    println!("\njoining node: {nat:?}");
+    let mut node = stun_turn_discovery::SendingNode::new(node_config);
+
+    // JOIN, recursive routing: the set rides in the request (§4.1, §4.2).
+    let mut option = node.recursive_option();
+    println!("\nJOIN (recursive), N = {:?}", option.n());
+    for peer in &path {
+        let report = *peer
+            .on_request(now, MessageKind::Join, &mut option, &mut rng)
+            .report();
+        println!(
+            "  hop {}: K {} -> {} ({:?})",
+            report.hop, report.k_before, report.k_after, report.stop
+        );
+    }
+    // The response comes back hop by hop, untouched (§4.2 step 1).
+    for peer in path.iter().rev() {
+        let _ = peer.on_response(MessageKind::Join, &option);
+    }
+    let saved = node.on_response(now, MessageKind::Join, &option)?;
+    println!(
+        "  saved {} new, {} still wanted",
+        saved.saved, saved.shortfall
+    );
+
+    // Meanwhile peer 3 learns two willing peers for its routing table.
+    let learned = ["198.51.100.30:3478", "198.51.100.31:3478"]
+        .map(|a| Candidate::peer(TransportAddress::udp(a.parse().unwrap()), Services::TURN));
+    let _ = path[2]
+        .table_mut()
+        .sync_source(now, Source::RoutingTable, learned);
+
+    // GET, iterative routing: the node asks each hop itself and every hop
+    // answers at once (§6.1, §3.3.2).
+    println!("\nGET (iterative)");
+    for (i, peer) in path.iter().enumerate() {
+        if node.shortfall(now) == 0 {
+            break;
+        }
+        let hop = i as u8 + 1;
+        let mut option = node.iterative_option(hop);
+        if let Outcome::Answer(answer, report) =
+            peer.on_request(now, MessageKind::Get, &mut option, &mut rng)
+        {
+            let saved = node.on_answer(now, MessageKind::Get, hop, &answer)?;
+            println!(
+                "  hop {hop}: answered {} candidate(s), {} new, {} still wanted",
+                report.added(),
+                saved.saved,
+                saved.shortfall
+            );
+        }
+    }
+
+    println!("\nlearned candidates, best first:");
+    for c in node.best(now, usize::MAX) {
+        let role = match c.candidate().role {
+            Role::Peer => "peer",
+            Role::Client => "client",
+        };
+        println!(
+            "  {:<26} {:<6} {:<9} priority {:>3} from hop {}",
+            c.candidate().address.to_string(),
+            role,
+            c.candidate().services,
+            c.candidate().priority.unwrap_or(0),
+            c.hop()
+        );
+    }
+
+    // Using the candidates: report how they went; the ranking follows.
+    let best = node.best(now, 2);
+    let (first, second) = (best[0].candidate().address, best[1].candidate().address);
+    let _ = node.feedback(now, &first, Feedback::Failed);
+    let _ = node.feedback(
+        now,
+        &second,
+        Feedback::Worked {
+            rtt: Duration::from_millis(23),
+        },
+    );
+    let top = node.best(now, 1)[0].candidate().address;
+    println!("\nafter feedback ({first} failed, {second} worked): best is {top}");
+    Ok(())
+}
