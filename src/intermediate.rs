@@ -240,12 +240,19 @@ impl IntermediatePeer {
     /// set in the message, we MAY choose a default value for N". Never above
     /// the configured N cap.
     fn effective_n(&self, option: &PiggybackOption) -> u8 {
-        let config = self.config();
-        option.n().unwrap_or(config.default_n()).min(config.max_n())
+        self.effective_n_of(option.n())
     }
 
+    /// [`effective_n`](Self::effective_n) for an N read off the wire.
+    pub(crate) fn effective_n_of(&self, n: Option<u8>) -> u8 {
+        let config = self.config();
+        n.unwrap_or(config.default_n()).min(config.max_n())
+    }
+
+    /// §4.2 steps 3–7 into any [`Sink`]: the set in an option, an answer,
+    /// or an encoded option appended in place.
     #[allow(clippy::too_many_arguments)]
-    fn fill<S: Selector + ?Sized, R: Rng + ?Sized>(
+    pub(crate) fn fill<S: Selector + ?Sized, R: Rng + ?Sized, K: Sink + ?Sized>(
         &self,
         selector: &S,
         now: Instant,
@@ -254,7 +261,7 @@ impl IntermediatePeer {
         n: u8,
         filter: crate::option::Filter,
         hop: u8,
-        set: &mut CandidateSet,
+        set: &mut K,
         rng: &mut R,
     ) -> HopReport {
         let k_before = set.len().min(usize::from(u8::MAX)) as u8;
@@ -285,7 +292,7 @@ impl IntermediatePeer {
             let mut candidate = *candidate;
             candidate.priority = Some(entry.priority());
             // Step 5: compare before adding; step 6: K = K + 1.
-            if set.try_push(SetEntry { candidate, hop }).is_err() {
+            if !set.push(SetEntry { candidate, hop }) {
                 return ControlFlow::Continue(());
             }
             added += 1;
@@ -305,6 +312,27 @@ impl IntermediatePeer {
         report.stop = stop;
         trace_report(&report);
         report
+    }
+}
+
+/// Where an intermediate peer puts the candidates it adds: K, the step-5
+/// comparison and the step-6 append.
+pub(crate) trait Sink {
+    /// K.
+    fn len(&self) -> usize;
+    /// Appends `entry` unless its key is present or there is no room;
+    /// returns whether it was added.
+    fn push(&mut self, entry: SetEntry) -> bool;
+}
+
+impl Sink for CandidateSet {
+    fn len(&self) -> usize {
+        Self::len(self)
+    }
+
+    #[inline]
+    fn push(&mut self, entry: SetEntry) -> bool {
+        self.try_push(entry).is_ok()
     }
 }
 

@@ -23,7 +23,7 @@ pub enum UniquenessKey {
 }
 
 /// The value two candidates are compared on under a [`UniquenessKey`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct KeyValue {
     v6: bool,
     bits: u128,

@@ -115,6 +115,7 @@ mod sending;
 mod set;
 mod table;
 mod weights;
+pub mod wire;
 
 pub use address_policy::{classify, AddressClass, AddressPolicy};
 pub use cache::{CachedCandidate, CandidateCache, Feedback};

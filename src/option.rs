@@ -267,6 +267,20 @@ impl PiggybackOption {
         }
     }
 
+    /// Replaces everything but the set; the decoder has checked the header
+    /// against the set it decoded.
+    pub(crate) fn set_header(&mut self, mode: RoutingMode, n: Option<u8>, filter: Filter, hop: u8) {
+        self.mode = mode;
+        self.n = n;
+        self.filter = filter;
+        self.hop = hop;
+    }
+
+    /// The set, for decoding into it in place.
+    pub(crate) fn set_mut(&mut self) -> &mut CandidateSet {
+        &mut self.set
+    }
+
     /// The set, for the intermediate peer's fill; also advances the hop.
     pub(crate) fn parts_mut(&mut self) -> (&mut CandidateSet, &mut u8) {
         (&mut self.set, &mut self.hop)

@@ -165,6 +165,12 @@ impl CandidateSet {
         self.entries.clear();
     }
 
+    /// Empties the set and gives it `key`, keeping its capacity.
+    pub(crate) fn reset(&mut self, key: UniquenessKey) {
+        self.entries.clear();
+        self.key = key;
+    }
+
     /// Makes room for `n` candidates in all (at most [`MAX_N`]).
     pub fn reserve_for(&mut self, n: u8) {
         let want = usize::from(n.min(MAX_N));

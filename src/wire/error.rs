@@ -1,0 +1,115 @@
+//! Everything the decoder and encoder refuse, one variant per fault.
+
+use thiserror::Error;
+
+/// A wire-format fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum WireError {
+    /// The input ends inside `what`.
+    #[error("input ends inside the {what}")]
+    Truncated {
+        /// The field being read.
+        what: &'static str,
+    },
+    /// Bytes follow the last field.
+    #[error("{count} byte(s) after the end of the {what}")]
+    TrailingBytes {
+        /// What ended.
+        what: &'static str,
+        /// How many bytes follow.
+        count: usize,
+    },
+    /// The option or extension type is not the configured code point.
+    #[error("type {found} is not the configured code point {expected}")]
+    WrongType {
+        /// Configured code point.
+        expected: u16,
+        /// Code point found.
+        found: u16,
+    },
+    /// A value version this crate does not speak; the whole value is
+    /// rejected (a forwarding peer then forwards the option untouched, as
+    /// RFC 6940 §6.3.2.3 has it for options it does not understand).
+    #[error("unknown version {0}")]
+    UnknownVersion(u8),
+    /// The value's mode is not the one this call handles.
+    #[error("expected a {expected} value")]
+    WrongMode {
+        /// What was expected.
+        expected: &'static str,
+    },
+    /// The reserved uniqueness-key code 3.
+    #[error("unknown uniqueness key code {0}")]
+    UnknownKey(u8),
+    /// The reserved address-family code 3.
+    #[error("unknown address family code {0}")]
+    UnknownFamily(u8),
+    /// N above [`MAX_N`](crate::MAX_N).
+    #[error("N = {n} is above the cap {cap}")]
+    NAboveCap {
+        /// N found.
+        n: u8,
+        /// The cap.
+        cap: u8,
+    },
+    /// K above N (or above [`MAX_N`](crate::MAX_N) when N is not set).
+    #[error("K = {k} is above N = {n}")]
+    KAboveN {
+        /// K found.
+        k: u8,
+        /// N (or the cap).
+        n: u8,
+    },
+    /// The value ends after fewer entries than K announces.
+    #[error("K = {k} but the value holds {found} entries")]
+    KMismatch {
+        /// K announced.
+        k: u8,
+        /// Entries found.
+        found: u8,
+    },
+    /// Two entries with the same uniqueness key.
+    #[error("entry {index} duplicates the key of an earlier entry")]
+    DuplicateKey {
+        /// Position of the second entry.
+        index: u8,
+    },
+    /// An entry's length is shorter than the fields it declares.
+    #[error("entry {index} declares {declared} bytes but its fields need more")]
+    EntryLength {
+        /// Position of the entry.
+        index: u8,
+        /// Length declared.
+        declared: u8,
+    },
+    /// An IPv4 or IPv6 IpAddressPort with the wrong length.
+    #[error("address type {kind} with length {len}")]
+    BadAddressLength {
+        /// Address type.
+        kind: u8,
+        /// Length found.
+        len: u8,
+    },
+    /// A transport code other than 1 to 4.
+    #[error("unknown transport code {0}")]
+    UnknownTransport(u8),
+    /// A role code other than 1 or 2.
+    #[error("unknown role code {0}")]
+    UnknownRole(u8),
+    /// A node id longer than [`NodeId::MAX_LEN`](crate::NodeId::MAX_LEN).
+    #[error("node id of {0} bytes is too long")]
+    NodeIdTooLong(u8),
+    /// The caller's buffer has no room for the encoding.
+    #[error("buffer has room for {available} bytes, {needed} needed")]
+    BufferTooSmall {
+        /// Bytes needed.
+        needed: usize,
+        /// Bytes available.
+        available: usize,
+    },
+    /// The decoded option breaks an invariant of
+    /// [`PiggybackOption`](crate::PiggybackOption).
+    #[error(transparent)]
+    Option(#[from] crate::OptionError),
+}

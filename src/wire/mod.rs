@@ -1,0 +1,275 @@
+//! A RELOAD-compatible wire format (RFC 6940), byte by byte in WIRE.md.
+//!
+//! The draft leaves the encoding to the peer protocol (§4.1 step 1: "How
+//! the joining peer express his demand is not determined at present").
+//! RELOAD is the standardized P2PSIP peer protocol, so:
+//!
+//! - the **request option** is a RELOAD ForwardingOption (§6.3.2.3:
+//!   `type u8, flags u8, length u16, value`) with RESPONSE_COPY set, so the
+//!   recursive-mode set comes back in the response even through a
+//!   responder that does not understand it; the copy in the response has
+//!   its flags cleared;
+//! - the **iterative-mode answer** is a RELOAD MessageExtension (§6.3.3:
+//!   `type u16, critical u8, length u32, value`), not critical, so the
+//!   answering peer's signature covers it.
+//!
+//! Both code points are configuration ([`WireConfig`]), defaulting to the
+//! experimental `exp-forward` = 1 and `exp-ext` = 1 (RFC 6940 §14.12,
+//! §14.14), which "MUST NOT be used for operational deployments".
+//!
+//! Decoding checks `remaining()` before every read, never panics, and
+//! allocates at most what the input's length justifies; decoding into a
+//! caller's option or set with room for the entries does not allocate.
+//!
+//! ```
+//! use stun_turn_discovery::wire::{self, Direction, WireConfig};
+//! use stun_turn_discovery::{Filter, PiggybackOption, UniquenessKey};
+//!
+//! let option = PiggybackOption::recursive(Some(10), Filter::ANY, UniquenessKey::Ip)?;
+//! let mut buf = Vec::new();
+//! wire::encode_option(&option, Direction::Request, &WireConfig::default(), &mut buf)?;
+//! // type 1, RESPONSE_COPY, length 6; version 1, recursive + key IP, N 10,
+//! // any filter, hop 1, K 0.
+//! assert_eq!(buf, [0x01, 0x04, 0x00, 0x06, 0x01, 0x00, 0x0a, 0x00, 0x01, 0x00]);
+//! let decoded = wire::decode_option(&mut &buf[..], &WireConfig::default())?;
+//! assert_eq!(decoded, option);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod append;
+mod entry;
+mod error;
+mod field;
+mod reader;
+mod value;
+
+use bytes::{Buf, BufMut};
+
+pub use append::append_in_place;
+pub use error::WireError;
+pub use field::fwd_flags;
+
+use crate::intermediate::HopReport;
+use crate::option::{Filter, PiggybackOption, RoutingMode};
+use crate::set::CandidateSet;
+use field::{ext, fwd};
+use value::Header;
+
+/// Code points of the option and the extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct WireConfig {
+    /// ForwardingOptionType of the request option. Default 1, `exp-forward`.
+    pub option_type: u8,
+    /// MessageExtensionType of the iterative answer. Default 1, `exp-ext`.
+    pub extension_type: u16,
+}
+
+impl Default for WireConfig {
+    fn default() -> Self {
+        Self {
+            option_type: 1,
+            extension_type: 1,
+        }
+    }
+}
+
+/// Which way the option travels; sets its ForwardingOption flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// In a request: RESPONSE_COPY set.
+    Request,
+    /// Copied into a response: flags cleared (RFC 6940 §6.3.2.3: the flags
+    /// "MUST NOT be set in a response").
+    Response,
+}
+
+/// What an iterative-mode answer says besides its set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AnswerInfo {
+    /// Hop position of the answering peer.
+    pub hop: u8,
+    /// The N it worked to.
+    pub n: u8,
+}
+
+impl From<&HopReport> for AnswerInfo {
+    fn from(r: &HopReport) -> Self {
+        Self { hop: r.hop, n: r.n }
+    }
+}
+
+/// Bytes [`encode_option`] writes for `option`.
+pub fn option_len(option: &PiggybackOption) -> usize {
+    fwd::HEADER_LEN + value::encoded_len(option.set())
+}
+
+/// Bytes [`encode_answer`] writes for `answer`.
+pub fn answer_len(answer: &CandidateSet) -> usize {
+    ext::HEADER_LEN + value::encoded_len(answer)
+}
+
+/// Writes `option` as a ForwardingOption.
+pub fn encode_option<B: BufMut>(
+    option: &PiggybackOption,
+    direction: Direction,
+    config: &WireConfig,
+    buf: &mut B,
+) -> Result<(), WireError> {
+    let needed = option_len(option);
+    room(buf, needed)?;
+    buf.put_u8(config.option_type);
+    buf.put_u8(match direction {
+        Direction::Request => fwd_flags::RESPONSE_COPY,
+        Direction::Response => 0,
+    });
+    // At most 6 + 64 × 68 bytes: fits u16.
+    buf.put_u16((needed - fwd::HEADER_LEN) as u16);
+    let header = Header {
+        mode: option.mode(),
+        key: option.key(),
+        n: option.n(),
+        filter: option.filter(),
+        hop: option.hop(),
+        k: 0,
+    };
+    value::encode(&header, option.set(), buf);
+    Ok(())
+}
+
+/// Reads one ForwardingOption that fills `buf` exactly.
+pub fn decode_option<B: Buf>(
+    buf: &mut B,
+    config: &WireConfig,
+) -> Result<PiggybackOption, WireError> {
+    let mut set = CandidateSet::default();
+    let header = decode_option_header(buf, config, &mut set)?;
+    Ok(PiggybackOption::from_parts(
+        header.mode,
+        header.n,
+        header.filter,
+        header.hop,
+        set,
+    )?)
+}
+
+/// [`decode_option`] into `option`, reusing its set's allocation: no heap
+/// allocation when that set has room for the entries. On error `option`
+/// keeps its mode, N, filter and hop, and its set is left empty.
+pub fn decode_option_into<B: Buf>(
+    buf: &mut B,
+    config: &WireConfig,
+    option: &mut PiggybackOption,
+) -> Result<(), WireError> {
+    let set = option.set_mut();
+    let h = decode_option_header(buf, config, set)?;
+    if h.mode == RoutingMode::Iterative && !set.is_empty() {
+        let k = set.len();
+        set.clear();
+        return Err(crate::OptionError::IterativeWithSet { k }.into());
+    }
+    option.set_header(h.mode, h.n, h.filter, h.hop);
+    Ok(())
+}
+
+fn decode_option_header<B: Buf>(
+    buf: &mut B,
+    config: &WireConfig,
+    set: &mut CandidateSet,
+) -> Result<Header, WireError> {
+    let kind = reader::u8(buf, "option type")?;
+    if kind != config.option_type {
+        return Err(WireError::WrongType {
+            expected: config.option_type.into(),
+            found: kind.into(),
+        });
+    }
+    let _flags = reader::u8(buf, "option flags")?;
+    let len = usize::from(reader::u16(buf, "option length")?);
+    if buf.remaining() < len {
+        return Err(WireError::Truncated {
+            what: "option value",
+        });
+    }
+    reader::end_after(buf, len, "option")?;
+    value::decode_into(&mut Buf::take(&mut *buf, len), set)
+}
+
+/// Writes an iterative-mode `answer` as a non-critical MessageExtension.
+pub fn encode_answer<B: BufMut>(
+    answer: &CandidateSet,
+    info: AnswerInfo,
+    config: &WireConfig,
+    buf: &mut B,
+) -> Result<(), WireError> {
+    let needed = answer_len(answer);
+    room(buf, needed)?;
+    buf.put_u16(config.extension_type);
+    buf.put_u8(0);
+    buf.put_u32((needed - ext::HEADER_LEN) as u32);
+    let header = Header {
+        mode: RoutingMode::Iterative,
+        key: answer.key(),
+        n: Some(info.n),
+        filter: Filter::ANY,
+        hop: info.hop,
+        k: 0,
+    };
+    value::encode(&header, answer, buf);
+    Ok(())
+}
+
+/// Reads one iterative-mode answer that fills `buf` exactly.
+pub fn decode_answer<B: Buf>(
+    buf: &mut B,
+    config: &WireConfig,
+) -> Result<(AnswerInfo, CandidateSet), WireError> {
+    let mut set = CandidateSet::default();
+    let info = decode_answer_into(buf, config, &mut set)?;
+    Ok((info, set))
+}
+
+/// [`decode_answer`] into `set` (emptied first, left empty on error); no
+/// heap allocation when `set` has room for the entries.
+pub fn decode_answer_into<B: Buf>(
+    buf: &mut B,
+    config: &WireConfig,
+    set: &mut CandidateSet,
+) -> Result<AnswerInfo, WireError> {
+    let kind = reader::u16(buf, "extension type")?;
+    if kind != config.extension_type {
+        set.clear();
+        return Err(WireError::WrongType {
+            expected: config.extension_type,
+            found: kind,
+        });
+    }
+    let _critical = reader::u8(buf, "extension critical flag")?;
+    let len = reader::u32(buf, "extension length")? as usize;
+    if buf.remaining() < len {
+        set.clear();
+        return Err(WireError::Truncated {
+            what: "extension value",
+        });
+    }
+    reader::end_after(buf, len, "extension")?;
+    let h = value::decode_into(&mut Buf::take(&mut *buf, len), set)?;
+    if h.mode != RoutingMode::Iterative {
+        set.clear();
+        return Err(WireError::WrongMode {
+            expected: "iterative answer",
+        });
+    }
+    Ok(AnswerInfo {
+        hop: h.hop,
+        n: h.n.unwrap_or(crate::MAX_N),
+    })
+}
+
+fn room<B: BufMut>(buf: &B, needed: usize) -> Result<(), WireError> {
+    let available = buf.remaining_mut();
+    if available < needed {
+        return Err(WireError::BufferTooSmall { needed, available });
+    }
+    Ok(())
+}
