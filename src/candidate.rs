@@ -30,6 +30,7 @@ pub enum Transport {
 /// address they map, so one node never appears under two spellings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(from = "RawTransportAddress"))]
 pub struct TransportAddress {
     ip: IpAddr,
     port: u16,
@@ -72,6 +73,23 @@ impl TransportAddress {
     }
 }
 
+/// Deserialized through [`TransportAddress::new`], so an IPv4-mapped IPv6
+/// address becomes IPv4 here too.
+#[cfg(feature = "serde")]
+#[derive(serde::Deserialize)]
+struct RawTransportAddress {
+    ip: IpAddr,
+    port: u16,
+    transport: Transport,
+}
+
+#[cfg(feature = "serde")]
+impl From<RawTransportAddress> for TransportAddress {
+    fn from(r: RawTransportAddress) -> Self {
+        Self::new(r.ip, r.port, r.transport)
+    }
+}
+
 impl fmt::Display for TransportAddress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{:?}", self.socket_addr(), self.transport)
@@ -92,6 +110,7 @@ pub enum Role {
 /// Services a candidate offers: STUN, TURN, or both (a small bit set).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(from = "u8", into = "u8"))]
 pub struct Services(u8);
 
 impl Services {
@@ -123,6 +142,19 @@ impl Services {
     /// Whether no service is offered.
     pub const fn is_empty(self) -> bool {
         self.0 == 0
+    }
+}
+
+impl From<u8> for Services {
+    /// Bits other than STUN and TURN are dropped, as on the wire.
+    fn from(bits: u8) -> Self {
+        Self::from_bits_truncate(bits)
+    }
+}
+
+impl From<Services> for u8 {
+    fn from(s: Services) -> Self {
+        s.bits()
     }
 }
 

@@ -29,10 +29,12 @@
 //! 1. **Learn NAT status.** After a STUN Binding, call [`NatStatus::detect`]
 //!    (§3.2.1, §4.1: a joining peer MUST learn whether it is NATed).
 //! 2. **Keep the table in sync.** Whenever the routing, neighbor or
-//!    connection table changes, call [`CandidateTable::sync_source`] with the
-//!    peers now in it; likewise for the local peer
-//!    ([`CandidateTable::set_local_peer`]) and associated clients. Call
-//!    [`CandidateTable::expire`] now and then.
+//!    connection table changes, and at least once per
+//!    [`Config::entry_lifetime`], call [`CandidateTable::sync_source`] with
+//!    the peers now in it; likewise for the local peer
+//!    ([`CandidateTable::set_local_peer`]) and associated clients. Entries
+//!    not refreshed within the lifetime are no longer handed out;
+//!    [`CandidateTable::expire`] removes them.
 //! 3. **Sending a request.** If [`SendingNode::shortfall`] is above zero (or
 //!    always, on JOIN when NATed), attach [`SendingNode::recursive_option`] or
 //!    [`SendingNode::iterative_option`] in the peer protocol's encoding.

@@ -150,7 +150,8 @@ impl SendingNode {
 
     /// Checks and saves the set of a recursive-mode response, i.e. the
     /// option the responder copied back. Hops 1 to `option.hop() − 1`
-    /// processed the request.
+    /// processed the request. K is checked against the option's N, or
+    /// against the N cap ([`Config::max_n`]) when the option carries none.
     pub fn on_response(
         &mut self,
         now: Instant,
@@ -163,11 +164,13 @@ impl SendingNode {
             });
         }
         let last = option.hop().saturating_sub(1);
-        self.save(now, kind, option.set(), 1, last.max(1))
+        let n = option.n().unwrap_or(self.config.max_n());
+        self.save(now, kind, option.set(), n, 1, last.max(1))
     }
 
     /// Checks and saves the answer of the intermediate peer at position
-    /// `hop` to an iterative-mode request.
+    /// `hop` to an iterative-mode request. K is checked against the N this
+    /// node puts in its options ([`Config::wanted`]).
     pub fn on_answer(
         &mut self,
         now: Instant,
@@ -175,7 +178,7 @@ impl SendingNode {
         hop: u8,
         answer: &CandidateSet,
     ) -> Result<SaveReport, ResponseError> {
-        self.save(now, kind, answer, hop, hop)
+        self.save(now, kind, answer, self.config.wanted(), hop, hop)
     }
 
     /// Up to `k` usable candidates, best first.
@@ -211,10 +214,10 @@ impl SendingNode {
         now: Instant,
         kind: MessageKind,
         set: &CandidateSet,
+        n: u8,
         first: u8,
         last: u8,
     ) -> Result<SaveReport, ResponseError> {
-        let n = self.config.wanted();
         let entries = set.entries();
         // Structural checks first: a bad set changes nothing.
         if entries.len() > usize::from(n) {

@@ -298,6 +298,12 @@ impl CandidateTable {
     /// every peer in the routing state"): inserts and refreshes them, and
     /// drops `source` from entries no longer in it. Refused candidates are
     /// reported and do not stop the rest.
+    ///
+    /// Call it whenever the source changes **and at least once per
+    /// [`Config::entry_lifetime`]** (the routing-maintenance timer of §5 is a
+    /// natural place): every entry expires that long after its last
+    /// refresh, so a host that stops syncing stops handing out what it no
+    /// longer vouches for.
     pub fn sync_source(
         &mut self,
         now: Instant,
