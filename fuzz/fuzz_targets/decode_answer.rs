@@ -11,6 +11,9 @@ fuzz_target!(|data: &[u8]| {
         let mut buf = Vec::new();
         wire::encode_answer(&set, info, &cfg, &mut buf).unwrap();
         assert_eq!(buf.len(), wire::answer_len(&set));
-        assert_eq!(wire::decode_answer(&mut &buf[..], &cfg).unwrap(), (info, set));
+        assert_eq!(
+            wire::decode_answer(&mut &buf[..], &cfg).unwrap(),
+            (info, set)
+        );
     }
 });

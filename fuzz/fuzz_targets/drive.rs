@@ -57,15 +57,29 @@ impl Entry {
         let ip = if self.v6 {
             IpAddr::V6(Ipv6Addr::from(self.ip))
         } else {
-            IpAddr::V4(Ipv4Addr::new(self.ip[0], self.ip[1], self.ip[2], self.ip[3]))
+            IpAddr::V4(Ipv4Addr::new(
+                self.ip[0], self.ip[1], self.ip[2], self.ip[3],
+            ))
         };
-        let transport = [Transport::Udp, Transport::Tcp, Transport::Tls, Transport::Dtls][usize::from(self.transport % 4)];
-        let mut c = Candidate::peer(TransportAddress::new(ip, self.port, transport), Services::from_bits_truncate(self.services));
+        let transport = [
+            Transport::Udp,
+            Transport::Tcp,
+            Transport::Tls,
+            Transport::Dtls,
+        ][usize::from(self.transport % 4)];
+        let mut c = Candidate::peer(
+            TransportAddress::new(ip, self.port, transport),
+            Services::from_bits_truncate(self.services),
+        );
         if self.client {
             c.role = Role::Client;
         }
         c.priority = self.priority;
-        c.hints = PerformanceHints { capacity: self.hints.0, bandwidth_kbps: self.hints.1, load_percent: self.hints.2 };
+        c.hints = PerformanceHints {
+            capacity: self.hints.0,
+            bandwidth_kbps: self.hints.1,
+            load_percent: self.hints.2,
+        };
         c
     }
 }
@@ -73,21 +87,36 @@ impl Entry {
 fuzz_target!(|input: Input| {
     let start = Instant::now();
     let wire_cfg = WireConfig::default();
-    let policy = [SelectionPolicy::ByPriority, SelectionPolicy::ByPerformance, SelectionPolicy::Random, SelectionPolicy::LoadSpreading]
-        [usize::from(input.policy % 4)];
-    let key = [UniquenessKey::Ip, UniquenessKey::IpPort, UniquenessKey::Prefix][usize::from(input.key % 3)];
+    let policy = [
+        SelectionPolicy::ByPriority,
+        SelectionPolicy::ByPerformance,
+        SelectionPolicy::Random,
+        SelectionPolicy::LoadSpreading,
+    ][usize::from(input.policy % 4)];
+    let key = [
+        UniquenessKey::Ip,
+        UniquenessKey::IpPort,
+        UniquenessKey::Prefix,
+    ][usize::from(input.key % 3)];
     let share = input.share.clamp(1, 100);
     let config = Config::default()
         .with_per_hop_share(share)
         .unwrap()
         .with_selection(policy)
-        .with_address_policy(if input.seed & 1 == 0 { AddressPolicy::permissive() } else { AddressPolicy::default() });
+        .with_address_policy(if input.seed & 1 == 0 {
+            AddressPolicy::permissive()
+        } else {
+            AddressPolicy::default()
+        });
     let family = match input.family % 3 {
         0 => None,
         1 => Some(IpFamily::V4),
         _ => Some(IpFamily::V6),
     };
-    let filter = Filter { services: Services::from_bits_truncate(input.services), family };
+    let filter = Filter {
+        services: Services::from_bits_truncate(input.services),
+        family,
+    };
     let n = input.n.filter(|n| (1..=MAX_N).contains(n));
     let mode_opt = if input.iterative {
         PiggybackOption::iterative(n, filter, key, 1)
@@ -95,7 +124,12 @@ fuzz_target!(|input: Input| {
         PiggybackOption::recursive(n, filter, key)
     };
     let Ok(mut option) = mode_opt else { return };
-    let node_config = config.clone().with_filter(filter).with_key(key).with_wanted(n.unwrap_or(DEFAULT_N)).unwrap();
+    let node_config = config
+        .clone()
+        .with_filter(filter)
+        .with_key(key)
+        .with_wanted(n.unwrap_or(DEFAULT_N))
+        .unwrap();
     let mut node = SendingNode::new(node_config);
     let mut encoded = BytesMut::new();
     wire::encode_option(&option, Direction::Request, &wire_cfg, &mut encoded).unwrap();
@@ -106,8 +140,13 @@ fuzz_target!(|input: Input| {
         let synced = start;
         let _ = peer.table_mut().sync_source(
             synced,
-            [Source::RoutingTable, Source::NeighborTable, Source::ConnectionTable, Source::LocalPeer, Source::Client]
-                [usize::from(hop_input.entries.first().map_or(0, |e| e.source) % 5)],
+            [
+                Source::RoutingTable,
+                Source::NeighborTable,
+                Source::ConnectionTable,
+                Source::LocalPeer,
+                Source::Client,
+            ][usize::from(hop_input.entries.first().map_or(0, |e| e.source) % 5)],
             hop_input.entries.iter().take(64).map(Entry::candidate),
         );
         let now = synced + Duration::from_secs(u64::from(hop_input.age_secs));
@@ -126,7 +165,10 @@ fuzz_target!(|input: Input| {
         };
         // K ≤ N (or K unchanged when it already was), unique by key.
         assert!(set.len() <= usize::from(eff_n).max(before.len()));
-        let keys: std::collections::BTreeSet<_> = set.iter().map(|e| set.key().of(&e.candidate.address)).collect();
+        let keys: std::collections::BTreeSet<_> = set
+            .iter()
+            .map(|e| set.key().of(&e.candidate.address))
+            .collect();
         assert_eq!(keys.len(), set.len());
         // What this hop added: from its table, passing the filter, within the cap.
         let added: Vec<_> = match outcome {
@@ -136,7 +178,10 @@ fuzz_target!(|input: Input| {
         assert_eq!(added.len(), usize::from(report.added()));
         assert!(added.len() <= usize::from(cap));
         for e in &added {
-            let entry = peer.table().get(&e.candidate.address).expect("added entry is in the table");
+            let entry = peer
+                .table()
+                .get(&e.candidate.address)
+                .expect("added entry is in the table");
             assert!(filter.accepts(entry.candidate()));
             assert!(!entry.is_expired(now, config.entry_lifetime()));
             assert!(config.address_policy().check(&e.candidate.address).is_ok());
@@ -150,25 +195,40 @@ fuzz_target!(|input: Input| {
         match outcome {
             Outcome::Filled(_) => {
                 // In-place append on the encoded option gives the same bytes.
-                let r = wire::append_in_place(&peer, now, MessageKind::Get, &mut encoded, &wire_cfg, &mut rng_wire).unwrap();
+                let r = wire::append_in_place(
+                    &peer,
+                    now,
+                    MessageKind::Get,
+                    &mut encoded,
+                    &wire_cfg,
+                    &mut rng_wire,
+                )
+                .unwrap();
                 assert_eq!(r, report);
                 let mut expect = Vec::new();
                 wire::encode_option(&option, Direction::Request, &wire_cfg, &mut expect).unwrap();
                 assert_eq!(&encoded[..], &expect[..]);
-                assert_eq!(wire::decode_option(&mut &expect[..], &wire_cfg).unwrap(), option);
+                assert_eq!(
+                    wire::decode_option(&mut &expect[..], &wire_cfg).unwrap(),
+                    option
+                );
             }
             Outcome::Answer(answer, r) => {
                 let mut buf = Vec::new();
                 wire::encode_answer(&answer, AnswerInfo::from(&r), &wire_cfg, &mut buf).unwrap();
                 let (info, back) = wire::decode_answer(&mut &buf[..], &wire_cfg).unwrap();
                 assert_eq!((info.hop, &back), (hop, &answer));
-                check_save(&mut node, now, |node| node.on_answer(now, MessageKind::Get, hop, &back));
+                check_save(&mut node, now, |node| {
+                    node.on_answer(now, MessageKind::Get, hop, &back)
+                });
             }
         }
     }
     if !input.iterative {
         let now = start;
-        check_save(&mut node, now, |node| node.on_response(now, MessageKind::Get, &option));
+        check_save(&mut node, now, |node| {
+            node.on_response(now, MessageKind::Get, &option)
+        });
     }
 });
 
@@ -183,10 +243,17 @@ fn check_save(
     match save(node) {
         Err(_) => assert_eq!(node.cache().iter().copied().collect::<Vec<_>>(), before),
         Ok(report) => {
-            assert!(usize::from(report.saved) + usize::from(report.refreshed) <= usize::from(report.offered));
+            assert!(
+                usize::from(report.saved) + usize::from(report.refreshed)
+                    <= usize::from(report.offered)
+            );
             for c in node.cache().iter() {
                 assert!(node.config().filter().accepts(c.candidate()));
-                assert!(node.config().address_policy().check(&c.candidate().address).is_ok());
+                assert!(node
+                    .config()
+                    .address_policy()
+                    .check(&c.candidate().address)
+                    .is_ok());
             }
             let _ = node.best(now, 64);
         }
