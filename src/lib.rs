@@ -92,8 +92,9 @@
 //! # What it does not do
 //!
 //! It is no STUN or TURN client or server, does no overlay routing, and
-//! does not encode messages of any particular peer protocol: the host puts
-//! the option into its own messages.
+//! builds no peer-protocol messages: [`wire`] encodes the option and the
+//! answer as RELOAD structures (RFC 6940), and the host puts them into its
+//! own messages.
 //!
 //! # Security
 //!
