@@ -60,21 +60,7 @@ pub fn append_in_place<R: Rng + ?Sized>(
 ) -> Result<HopReport, WireError> {
     // Check the whole option first: nothing is written unless it is sound.
     let mut rd = &option[..];
-    let t = reader::u8(&mut rd, "option type")?;
-    if t != config.option_type {
-        return Err(WireError::WrongType {
-            expected: config.option_type.into(),
-            found: t.into(),
-        });
-    }
-    let _flags = reader::u8(&mut rd, "option flags")?;
-    let len = usize::from(reader::u16(&mut rd, "option length")?);
-    if rd.len() < len {
-        return Err(WireError::Truncated {
-            what: "option value",
-        });
-    }
-    reader::end_after(&rd, len, "option")?;
+    let _ = super::option_value_len(&mut rd, config)?;
     let h = value::decode_header(&mut rd)?;
     if h.mode != RoutingMode::Recursive {
         return Err(WireError::WrongMode {

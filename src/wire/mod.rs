@@ -177,6 +177,16 @@ fn decode_option_header<B: Buf>(
     config: &WireConfig,
     set: &mut CandidateSet,
 ) -> Result<Header, WireError> {
+    let len = option_value_len(buf, config)?;
+    value::decode_into(&mut Buf::take(&mut *buf, len), set)
+}
+
+/// Reads a ForwardingOption's `type, flags, length` and checks that exactly
+/// `length` bytes follow; returns `length`.
+pub(crate) fn option_value_len<B: Buf>(
+    buf: &mut B,
+    config: &WireConfig,
+) -> Result<usize, WireError> {
     let kind = reader::u8(buf, "option type")?;
     if kind != config.option_type {
         return Err(WireError::WrongType {
@@ -192,7 +202,7 @@ fn decode_option_header<B: Buf>(
         });
     }
     reader::end_after(buf, len, "option")?;
-    value::decode_into(&mut Buf::take(&mut *buf, len), set)
+    Ok(len)
 }
 
 /// Writes an iterative-mode `answer` as a non-critical MessageExtension.
