@@ -161,7 +161,8 @@ impl CandidateCache {
 
     /// Applies feedback to the entry with `address`'s key; returns `false`
     /// if there is none. A failure backs the entry off for `backoff ×
-    /// 2^(failures−1)`; `max_failures` in a row evict it. A success clears
+    /// 2^(failures−1)`; `max_failures` in a row evict it, and so does a
+    /// back-off too long for `Instant` to represent. A success clears
     /// failures, refreshes it and updates its smoothed RTT (7/8 old + 1/8
     /// new, as TCP does).
     pub(crate) fn feedback(
@@ -193,12 +194,14 @@ impl CandidateCache {
             }
             Feedback::Failed => {
                 e.failures = e.failures.saturating_add(1);
-                if e.failures >= max_failures {
-                    self.entries.swap_remove(i);
-                } else {
-                    let factor = 1u32 << (e.failures - 1).min(16);
-                    let wait = backoff.saturating_mul(factor);
-                    e.retry_at = Some(now.checked_add(wait).unwrap_or(now));
+                let factor = 1u32 << (e.failures - 1).min(16);
+                let retry_at = now.checked_add(backoff.saturating_mul(factor));
+                match retry_at {
+                    // A back-off beyond what `Instant` can hold is forever.
+                    Some(t) if e.failures < max_failures => e.retry_at = Some(t),
+                    _ => {
+                        self.entries.swap_remove(i);
+                    }
                 }
             }
         }

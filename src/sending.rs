@@ -150,8 +150,10 @@ impl SendingNode {
 
     /// Checks and saves the set of a recursive-mode response, i.e. the
     /// option the responder copied back. Hops 1 to `option.hop() − 1`
-    /// processed the request. K is checked against the option's N, or
-    /// against the N cap ([`Config::max_n`]) when the option carries none.
+    /// processed the request. K and the per-hop cap are checked against
+    /// the option's N, but never above this node's [`Config::wanted`], so an
+    /// on-path peer that raises N gains nothing; against the N cap
+    /// ([`Config::max_n`]) when the option carries no N.
     pub fn on_response(
         &mut self,
         now: Instant,
@@ -163,9 +165,13 @@ impl SendingNode {
                 found: option.mode(),
             });
         }
+        // No hop processed it when hop is still 1: then no entry is valid.
         let last = option.hop().saturating_sub(1);
-        let n = option.n().unwrap_or(self.config.max_n());
-        self.save(now, kind, option.set(), n, 1, last.max(1))
+        let n = match option.n() {
+            Some(n) => n.min(self.config.wanted()),
+            None => self.config.max_n(),
+        };
+        self.save(now, kind, option.set(), n, 1, last)
     }
 
     /// Checks and saves the answer of the intermediate peer at position

@@ -1,0 +1,456 @@
+//! serde_json round trips of every public data type that derives serde,
+//! and refusal of values that break a type's invariants.
+#![cfg(feature = "serde")]
+
+use std::fmt::Debug;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{json, Value};
+use stun_turn_discovery::{
+    AddressClass, AddressPolicy, Candidate, CandidateSet, Config, Feedback, Filter, HopReport,
+    IpFamily, MessageKind, NatStatus, NodeId, PerformanceHints, PiggybackOption, Role, RoutingMode,
+    SelectionPolicy, Services, SetEntry, Source, SourcePriorities, Stop, Transport,
+    TransportAddress, UniquenessKey,
+};
+
+/// Serializes `value`, checks it reads back equal and serializes the same
+/// again; returns the JSON.
+fn roundtrip<T>(value: &T) -> Value
+where
+    T: Serialize + DeserializeOwned + PartialEq + Debug,
+{
+    let text = serde_json::to_string(value).unwrap();
+    let back: T = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{value:?} as {text} does not read back: {e}"));
+    assert_eq!(&back, value, "{text}");
+    assert_eq!(serde_json::to_string(&back).unwrap(), text);
+    serde_json::from_str(&text).unwrap()
+}
+
+fn rejects<T: DeserializeOwned + Debug>(json: &Value) -> String {
+    match serde_json::from_value::<T>(json.clone()) {
+        Ok(v) => panic!("{json} was accepted as {v:?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn v4(s: &str) -> TransportAddress {
+    TransportAddress::udp(s.parse().unwrap())
+}
+
+fn full_candidate() -> Candidate {
+    Candidate {
+        address: TransportAddress::new("2a00:1450::7".parse().unwrap(), 5349, Transport::Tls),
+        role: Role::Client,
+        services: Services::TURN,
+        priority: Some(65_535),
+        hints: PerformanceHints {
+            capacity: 800,
+            bandwidth_kbps: 100_000,
+            load_percent: 37,
+        },
+        node_id: Some(NodeId::new(&[0xab; 20]).unwrap()),
+    }
+}
+
+fn entry(addr: &str, hop: u8) -> SetEntry {
+    SetEntry {
+        candidate: Candidate::peer(v4(addr), Services::BOTH).with_priority(300),
+        hop,
+    }
+}
+
+fn two_entry_set() -> CandidateSet {
+    CandidateSet::from_entries(
+        UniquenessKey::Ip,
+        [entry("45.0.0.1:3478", 1), entry("45.0.0.2:3478", 2)],
+    )
+    .unwrap()
+}
+
+#[test]
+fn addresses_and_candidates() {
+    for t in [
+        Transport::Udp,
+        Transport::Tcp,
+        Transport::Tls,
+        Transport::Dtls,
+    ] {
+        roundtrip(&t);
+    }
+    assert_eq!(roundtrip(&Transport::Dtls), json!("dtls"));
+    for a in [
+        v4("45.0.0.1:3478"),
+        TransportAddress::new("2001:db8::1".parse().unwrap(), 443, Transport::Tcp),
+        TransportAddress::new("::ffff:45.0.0.9".parse().unwrap(), 1, Transport::Dtls),
+    ] {
+        roundtrip(&a);
+    }
+    roundtrip(&Role::Peer);
+    assert_eq!(roundtrip(&Role::Client), json!("client"));
+    for s in [
+        Services::NONE,
+        Services::STUN,
+        Services::TURN,
+        Services::BOTH,
+    ] {
+        roundtrip(&s);
+    }
+    roundtrip(&PerformanceHints::default());
+    roundtrip(&PerformanceHints {
+        capacity: u16::MAX,
+        bandwidth_kbps: u32::MAX,
+        load_percent: 255,
+    });
+    for id in [&[][..], &[1, 2, 3], &[0xff; 32]] {
+        roundtrip(&NodeId::new(id).unwrap());
+    }
+    for s in Source::ALL {
+        roundtrip(&s);
+    }
+    roundtrip(&full_candidate());
+    roundtrip(&Candidate::peer(v4("45.0.0.1:3478"), Services::STUN));
+}
+
+#[test]
+fn sets_and_options() {
+    roundtrip(&entry("45.0.0.1:3478", 7));
+    roundtrip(&CandidateSet::new(UniquenessKey::Prefix));
+    roundtrip(&two_entry_set());
+    let mixed = CandidateSet::from_entries(
+        UniquenessKey::IpPort,
+        [
+            SetEntry {
+                candidate: full_candidate(),
+                hop: 1,
+            },
+            entry("45.0.0.1:3478", 1),
+            entry("45.0.0.1:5349", 3),
+        ],
+    )
+    .unwrap();
+    roundtrip(&mixed);
+    let full = CandidateSet::from_entries(
+        UniquenessKey::Ip,
+        (1..=64u8).map(|i| entry(&format!("45.0.1.{i}:3478"), 1)),
+    )
+    .unwrap();
+    roundtrip(&full);
+
+    for k in [
+        UniquenessKey::Ip,
+        UniquenessKey::IpPort,
+        UniquenessKey::Prefix,
+    ] {
+        roundtrip(&k);
+    }
+    assert_eq!(roundtrip(&UniquenessKey::IpPort), json!("ip_port"));
+    for m in [RoutingMode::Recursive, RoutingMode::Iterative] {
+        roundtrip(&m);
+    }
+    assert_eq!(roundtrip(&RoutingMode::Recursive), json!("recursive"));
+    for f in [IpFamily::V4, IpFamily::V6] {
+        roundtrip(&f);
+    }
+    for f in [
+        Filter::ANY,
+        Filter::services(Services::TURN),
+        Filter::services(Services::BOTH).with_family(IpFamily::V6),
+        Filter::ANY.with_family(IpFamily::V4),
+    ] {
+        roundtrip(&f);
+    }
+
+    roundtrip(&PiggybackOption::recursive(None, Filter::ANY, UniquenessKey::Ip).unwrap());
+    roundtrip(
+        &PiggybackOption::iterative(
+            Some(64),
+            Filter::services(Services::STUN),
+            UniquenessKey::Prefix,
+            4,
+        )
+        .unwrap(),
+    );
+    let carried = PiggybackOption::from_parts(
+        RoutingMode::Recursive,
+        Some(2),
+        Filter::ANY.with_family(IpFamily::V4),
+        3,
+        two_entry_set(),
+    )
+    .unwrap();
+    roundtrip(&carried);
+}
+
+#[test]
+fn configuration() {
+    roundtrip(&Config::default());
+    roundtrip(&Config::draft_literal());
+    let custom = Config::default()
+        .with_default_n(1)
+        .unwrap()
+        .with_max_n(3)
+        .unwrap()
+        .with_per_hop_share(1)
+        .unwrap()
+        .with_selection(SelectionPolicy::Random)
+        .with_source_priorities(SourcePriorities {
+            routing_table: 1,
+            neighbor_table: 2,
+            connection_table: 3,
+            local_peer: 4,
+            client: 5,
+        })
+        .with_entry_lifetime(Duration::from_nanos(1))
+        .unwrap()
+        .with_max_table_entries(1)
+        .unwrap()
+        .with_address_policy(AddressPolicy::permissive().allow_loopback(false))
+        .with_wanted(64)
+        .unwrap()
+        .with_filter(Filter::services(Services::TURN).with_family(IpFamily::V6))
+        .with_key(UniquenessKey::Prefix)
+        .with_cache_capacity(255)
+        .unwrap()
+        .with_failure_backoff(Duration::from_millis(1500))
+        .unwrap()
+        .with_max_failures(255)
+        .unwrap();
+    roundtrip(&custom);
+
+    roundtrip(&SourcePriorities::default());
+    for p in [
+        AddressPolicy::default(),
+        AddressPolicy::permissive(),
+        AddressPolicy::default()
+            .allow_private(true)
+            .allow_link_local(true),
+    ] {
+        roundtrip(&p);
+    }
+    for c in [
+        AddressClass::Unspecified,
+        AddressClass::Multicast,
+        AddressClass::Broadcast,
+        AddressClass::Loopback,
+        AddressClass::LinkLocal,
+        AddressClass::Private,
+        AddressClass::Documentation,
+    ] {
+        roundtrip(&c);
+    }
+    for p in [
+        SelectionPolicy::ByPriority,
+        SelectionPolicy::ByPerformance,
+        SelectionPolicy::Random,
+        SelectionPolicy::LoadSpreading,
+    ] {
+        roundtrip(&p);
+    }
+    assert_eq!(
+        roundtrip(&SelectionPolicy::LoadSpreading),
+        json!("load_spreading")
+    );
+}
+
+#[test]
+fn reports_feedback_and_nat_status() {
+    let kinds = [
+        MessageKind::Join,
+        MessageKind::Maintenance,
+        MessageKind::Get,
+        MessageKind::Put,
+        MessageKind::Other,
+    ];
+    for k in kinds {
+        roundtrip(&k);
+    }
+    let stops = [
+        Stop::AlreadyFull,
+        Stop::ReachedN,
+        Stop::TableExhausted,
+        Stop::HopCap,
+    ];
+    for s in stops {
+        roundtrip(&s);
+    }
+    for (i, (kind, stop)) in kinds.iter().zip(stops.iter().cycle()).enumerate() {
+        let i = u8::try_from(i).unwrap();
+        roundtrip(&HopReport {
+            kind: *kind,
+            mode: if i % 2 == 0 {
+                RoutingMode::Recursive
+            } else {
+                RoutingMode::Iterative
+            },
+            n: 10 + i,
+            k_before: i,
+            k_after: 2 * i,
+            hop: i + 1,
+            stop: *stop,
+        });
+    }
+    roundtrip(&Feedback::Failed);
+    roundtrip(&Feedback::Worked {
+        rtt: Duration::from_micros(12_345),
+    });
+    roundtrip(&Feedback::Worked { rtt: Duration::MAX });
+    roundtrip(&NatStatus::Public);
+    roundtrip(&NatStatus::BehindNat {
+        reflexive: "203.0.113.7:40000".parse().unwrap(),
+    });
+    roundtrip(&NatStatus::BehindNat {
+        reflexive: "[2a00:1450::1]:1".parse().unwrap(),
+    });
+}
+
+#[test]
+fn set_with_two_entries_of_one_ip_is_rejected() {
+    let mut value = roundtrip(&two_entry_set());
+    // Second entry: same IP as the first, another port (§4.2 step 5).
+    value["entries"][1]["candidate"]["address"]["ip"] = json!("45.0.0.1");
+    value["entries"][1]["candidate"]["address"]["port"] = json!(5349);
+    let err = rejects::<CandidateSet>(&value);
+    assert!(err.contains("45.0.0.1"), "{err}");
+
+    // The same entries under the IP-and-port key are fine.
+    value["key"] = json!("ip_port");
+    let set: CandidateSet = serde_json::from_value(value.clone()).unwrap();
+    assert_eq!(set.len(), 2);
+
+    // And an exact duplicate is refused under every key.
+    for key in ["ip", "ip_port", "prefix"] {
+        let mut v = value.clone();
+        v["key"] = json!(key);
+        v["entries"][1] = v["entries"][0].clone();
+        let _ = rejects::<CandidateSet>(&v);
+    }
+}
+
+#[test]
+fn set_above_max_n_is_rejected() {
+    let mut value = roundtrip(
+        &CandidateSet::from_entries(
+            UniquenessKey::Ip,
+            (1..=64u8).map(|i| entry(&format!("45.0.1.{i}:3478"), 1)),
+        )
+        .unwrap(),
+    );
+    let extra = serde_json::to_value(entry("45.0.2.1:3478", 1)).unwrap();
+    value["entries"].as_array_mut().unwrap().push(extra);
+    let _ = rejects::<CandidateSet>(&value);
+}
+
+#[test]
+fn option_with_bad_n_or_iterative_set_is_rejected() {
+    let good =
+        roundtrip(&PiggybackOption::recursive(Some(10), Filter::ANY, UniquenessKey::Ip).unwrap());
+    for n in [0, 65, 255] {
+        let mut v = good.clone();
+        v["n"] = json!(n);
+        let _ = rejects::<PiggybackOption>(&v);
+    }
+    for n in [1, 64] {
+        let mut v = good.clone();
+        v["n"] = json!(n);
+        let _: PiggybackOption = serde_json::from_value(v).unwrap();
+    }
+
+    // An iterative request carries no set (§3.3.2 step 2).
+    let mut v =
+        roundtrip(&PiggybackOption::iterative(None, Filter::ANY, UniquenessKey::Ip, 2).unwrap());
+    v["set"] = serde_json::to_value(two_entry_set()).unwrap();
+    let _ = rejects::<PiggybackOption>(&v);
+    // The same set in recursive mode is fine.
+    v["mode"] = json!("recursive");
+    let _: PiggybackOption = serde_json::from_value(v.clone()).unwrap();
+    // But not with more candidates than N.
+    v["n"] = json!(1);
+    let _ = rejects::<PiggybackOption>(&v);
+}
+
+#[test]
+fn config_with_bad_values_is_rejected() {
+    let good = roundtrip(&Config::default());
+    for (field, bad) in [
+        ("default_n", json!(0)),
+        ("default_n", json!(65)),
+        ("max_n", json!(0)),
+        ("max_n", json!(5)), // below the default N of 10
+        ("per_hop_share", json!(0)),
+        ("per_hop_share", json!(101)),
+        ("wanted", json!(0)),
+        ("cache_capacity", json!(0)),
+        ("max_failures", json!(0)),
+        ("max_table_entries", json!(0)),
+        ("entry_lifetime", json!({"secs": 0, "nanos": 0})),
+        ("failure_backoff", json!({"secs": 0, "nanos": 0})),
+    ] {
+        assert!(good.get(field).is_some(), "no field {field} in {good}");
+        let mut v = good.clone();
+        v[field] = bad.clone();
+        let err = rejects::<Config>(&v);
+        assert!(!err.is_empty(), "{field} = {bad}");
+    }
+    // A default N above a lowered cap is refused; at the cap it is fine.
+    let mut v = good.clone();
+    v["max_n"] = json!(10);
+    let c: Config = serde_json::from_value(v.clone()).unwrap();
+    assert_eq!((c.default_n(), c.max_n()), (10, 10));
+    v["default_n"] = json!(11);
+    let _ = rejects::<Config>(&v);
+}
+
+#[test]
+fn node_id_of_33_bytes_is_rejected() {
+    let err = rejects::<NodeId>(&json!(vec![7u8; 33]));
+    assert!(err.contains("33"), "{err}");
+    let id: NodeId = serde_json::from_value(json!(vec![7u8; 32])).unwrap();
+    assert_eq!(id.as_bytes(), &[7u8; 32]);
+    // Inside a candidate too.
+    let mut v = roundtrip(&full_candidate());
+    v["node_id"] = json!(vec![1u8; 33]);
+    let _ = rejects::<Candidate>(&v);
+}
+
+/// `TransportAddress::new` stores an IPv4-mapped IPv6 address as IPv4 "so
+/// one node never appears under two spellings"; deserializing must keep
+/// that, or a set could carry one node twice under the IP key.
+#[test]
+fn mapped_address_is_canonical_after_deserializing() {
+    let mapped = json!({"ip": "::ffff:45.0.0.1", "port": 3478, "transport": "udp"});
+    let address: TransportAddress = serde_json::from_value(mapped.clone()).unwrap_or_else(|_| {
+        // Refusing the spelling would do too.
+        v4("45.0.0.1:3478")
+    });
+    assert_eq!(address, v4("45.0.0.1:3478"));
+    assert!(address.ip().is_ipv4());
+
+    // A set holding both spellings is one node twice.
+    let mut set = roundtrip(&two_entry_set());
+    set["entries"][1]["candidate"]["address"] = mapped;
+    if let Ok(set) = serde_json::from_value::<CandidateSet>(set) {
+        panic!("one node under two spellings: {set:?}");
+    }
+}
+
+/// `Services` keeps only the STUN and TURN bits (`from_bits_truncate`);
+/// deserializing other bits must not make a candidate that offers nothing
+/// look willing (§2).
+#[test]
+fn services_with_unknown_bits_do_not_look_willing() {
+    match serde_json::from_value::<Services>(json!(4)) {
+        Err(_) => {}
+        Ok(s) => {
+            assert_eq!(s, Services::from_bits_truncate(4));
+            assert!(s.is_empty());
+            let c = Candidate::peer(v4("45.0.0.1:3478"), s);
+            assert!(
+                !Filter::ANY.accepts(&c),
+                "a candidate offering nothing passes the filter"
+            );
+        }
+    }
+}
