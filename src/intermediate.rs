@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::option::{PiggybackOption, RoutingMode};
 use crate::selection::Selector;
 use crate::set::{CandidateSet, SetEntry};
-use crate::table::CandidateTable;
+use crate::table::{expiry_cutoff, CandidateTable};
 
 /// Which routine message carries the option (§3.3.2: "JOIN message,
 /// periodical maintenance message and GET/PUT message"). The algorithm is
@@ -280,13 +280,14 @@ impl IntermediatePeer {
             return report;
         }
         let cap = self.config().per_hop_cap(n);
-        let lifetime = self.config().entry_lifetime();
+        let cutoff = expiry_cutoff(now, self.config().entry_lifetime());
+        let want = cap.min(n - k_before);
         let mut added = 0u8;
         let mut stop = Stop::TableExhausted;
         // Step 4: fetch by the policy's criteria.
-        selector.propose(&self.table, rng, |entry| {
+        selector.propose(&self.table, usize::from(want), rng, |entry| {
             let candidate = entry.candidate();
-            if entry.is_expired(now, lifetime) || !filter.accepts(candidate) {
+            if entry.is_expired_at(cutoff) || !filter.accepts(candidate) {
                 return ControlFlow::Continue(());
             }
             let mut candidate = *candidate;

@@ -16,6 +16,7 @@ use core::ops::ControlFlow;
 
 use rand::Rng;
 
+use crate::set::MAX_N;
 use crate::table::{CandidateTable, TableEntry};
 
 /// A built-in selection policy, chosen in [`Config`](crate::Config).
@@ -43,9 +44,11 @@ pub enum SelectionPolicy {
 ///
 /// Implement it for a policy of your own and pass it to
 /// [`IntermediatePeer::on_request_with`](crate::IntermediatePeer::on_request_with).
-/// `visit` returns [`ControlFlow::Break`] when the set is full or this hop
-/// has added its share; stop proposing then. Proposing an entry twice is
-/// harmless (the set refuses duplicates) but wastes time.
+/// `want` is how many candidates the caller can still take (at least 1): a
+/// hint for how far to look. `visit` returns [`ControlFlow::Break`] when the
+/// set is full or this hop has added its share; stop proposing then.
+/// Proposing an entry twice is harmless (the set refuses duplicates) but
+/// wastes time.
 ///
 /// ```
 /// use std::ops::ControlFlow;
@@ -56,7 +59,7 @@ pub enum SelectionPolicy {
 /// struct ClientsFirst;
 ///
 /// impl Selector for ClientsFirst {
-///     fn propose<'t, R, F>(&self, table: &'t CandidateTable, _rng: &mut R, mut visit: F)
+///     fn propose<'t, R, F>(&self, table: &'t CandidateTable, _want: usize, _rng: &mut R, mut visit: F)
 ///     where
 ///         R: Rng + ?Sized,
 ///         F: FnMut(&'t TableEntry) -> ControlFlow<()>,
@@ -75,14 +78,14 @@ pub enum SelectionPolicy {
 pub trait Selector {
     /// Calls `visit` on entries of `table` in the order this policy
     /// prefers, until `visit` breaks or every entry has been proposed.
-    fn propose<'t, R, F>(&self, table: &'t CandidateTable, rng: &mut R, visit: F)
+    fn propose<'t, R, F>(&self, table: &'t CandidateTable, want: usize, rng: &mut R, visit: F)
     where
         R: Rng + ?Sized,
         F: FnMut(&'t TableEntry) -> ControlFlow<()>;
 }
 
 impl Selector for SelectionPolicy {
-    fn propose<'t, R, F>(&self, table: &'t CandidateTable, rng: &mut R, mut visit: F)
+    fn propose<'t, R, F>(&self, table: &'t CandidateTable, want: usize, rng: &mut R, mut visit: F)
     where
         R: Rng + ?Sized,
         F: FnMut(&'t TableEntry) -> ControlFlow<()>,
@@ -96,16 +99,28 @@ impl Selector for SelectionPolicy {
             }
             Self::Random => random_walk(table, rng, visit),
             Self::LoadSpreading => {
-                // Weighted draws with replacement; a draw that the set
-                // refuses is simply wasted. After a bounded number of draws
-                // fall back to the uniform walk, which proposes every entry.
+                // A table that holds no more than the caller can take has
+                // all its entries examined whatever the order: walk it.
                 let total = table.total_weight();
-                let budget = 4 * table.len().min(usize::from(crate::MAX_N)) + 16;
-                if total > 0 {
-                    for _ in 0..budget {
+                if table.len() > want && total > 0 {
+                    // Weighted draws; a position drawn before is skipped
+                    // without a visit. After a bounded number of draws, fall
+                    // back to the uniform walk, which proposes every entry.
+                    let mut drawn = [0usize; MAX_N as usize];
+                    let mut count = 0;
+                    for _ in 0..2 * want + 8 {
                         let r = below(rng, total);
-                        let Some(e) = table.position_by_weight(r).and_then(|i| table.entry_at(i))
-                        else {
+                        let Some(i) = table.position_by_weight(r) else {
+                            break;
+                        };
+                        if drawn[..count].contains(&i) {
+                            continue;
+                        }
+                        if count < drawn.len() {
+                            drawn[count] = i;
+                            count += 1;
+                        }
+                        let Some(e) = table.entry_at(i) else {
                             break;
                         };
                         if visit(e).is_break() {
@@ -135,6 +150,8 @@ where
     while gcd(stride, len) != 1 {
         stride += 1;
     }
+    // Now 1 ≤ stride ≤ len + 1; keep it below len so one subtraction wraps.
+    let stride = stride % len;
     let mut pos = start;
     for _ in 0..len {
         if let Some(e) = table.entry_at(pos as usize) {
@@ -142,7 +159,10 @@ where
                 return;
             }
         }
-        pos = (pos + stride) % len;
+        pos += stride;
+        if pos >= len {
+            pos -= len;
+        }
     }
 }
 

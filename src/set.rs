@@ -137,10 +137,18 @@ impl CandidateSet {
     /// Whether a candidate with the same key as `address` is in the set.
     #[inline]
     pub fn contains(&self, address: &TransportAddress) -> bool {
-        let key = self.key.of(address);
-        self.entries
-            .iter()
-            .any(|e| self.key.of(&e.candidate.address) == key)
+        // One comparison per entry, specialised per key so the common keys
+        // compare addresses directly instead of building key values.
+        let (ip, port) = (address.ip(), address.port());
+        let mut others = self.entries.iter().map(|e| &e.candidate.address);
+        match self.key {
+            UniquenessKey::Ip => others.any(|a| a.ip() == ip),
+            UniquenessKey::IpPort => others.any(|a| a.ip() == ip && a.port() == port),
+            UniquenessKey::Prefix => {
+                let key = self.key.of(address);
+                others.any(|a| self.key.of(a) == key)
+            }
+        }
     }
 
     /// Appends `entry` unless its key is already present (§4.2 step 5) or

@@ -113,7 +113,14 @@ impl TableEntry {
     /// Whether the entry is `lifetime` or more old at `now`.
     #[inline]
     pub fn is_expired(&self, now: Instant, lifetime: Duration) -> bool {
-        now.saturating_duration_since(self.refreshed) >= lifetime
+        self.is_expired_at(expiry_cutoff(now, lifetime))
+    }
+
+    /// Whether the entry is expired given `cutoff = expiry_cutoff(now,
+    /// lifetime)`: one comparison, for loops over many entries.
+    #[inline]
+    pub(crate) fn is_expired_at(&self, cutoff: Option<Instant>) -> bool {
+        cutoff.is_some_and(|c| self.refreshed <= c)
     }
 
     /// Load-spreading weight: `(priority + 1) × (spare capacity + 1)`.
@@ -136,6 +143,13 @@ impl TableEntry {
             .cmp(&self.candidate.hints.score())
             .then_with(|| self.by_priority(other))
     }
+}
+
+/// The latest refresh time that counts as expired at `now`: `now −
+/// lifetime`, or `None` when `now` is too early for anything to be that old.
+#[inline]
+pub(crate) fn expiry_cutoff(now: Instant, lifetime: Duration) -> Option<Instant> {
+    now.checked_sub(lifetime)
 }
 
 /// The candidate table of one peer (§2, §3.3.1).
@@ -346,12 +360,12 @@ impl CandidateTable {
     /// Removes every entry not refreshed within the configured lifetime;
     /// returns how many went.
     pub fn expire(&mut self, now: Instant) -> usize {
-        let lifetime = self.config.entry_lifetime();
+        let cutoff = expiry_cutoff(now, self.config.entry_lifetime());
         let before = self.entries.len();
         let mut i = before;
         while i > 0 {
             i -= 1;
-            if self.entries[i].is_expired(now, lifetime) {
+            if self.entries[i].is_expired_at(cutoff) {
                 let _ = self.take(i);
             }
         }
