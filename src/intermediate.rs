@@ -13,7 +13,8 @@ use rand::Rng;
 use crate::config::Config;
 use crate::option::{PiggybackOption, RoutingMode};
 use crate::selection::Selector;
-use crate::set::{CandidateSet, SetEntry};
+use crate::candidate::Candidate;
+use crate::set::CandidateSet;
 use crate::table::{expiry_cutoff, CandidateTable};
 
 /// Which routine message carries the option (§3.3.2: "JOIN message,
@@ -290,10 +291,8 @@ impl IntermediatePeer {
             if entry.is_expired_at(cutoff) || !filter.accepts(candidate) {
                 return ControlFlow::Continue(());
             }
-            let mut candidate = *candidate;
-            candidate.priority = Some(entry.priority());
             // Step 5: compare before adding; step 6: K = K + 1.
-            if !set.push(SetEntry { candidate, hop }) {
+            if !set.add(candidate, entry.priority(), hop) {
                 return ControlFlow::Continue(());
             }
             added += 1;
@@ -321,9 +320,9 @@ impl IntermediatePeer {
 pub(crate) trait Sink {
     /// K.
     fn len(&self) -> usize;
-    /// Appends `entry` unless its key is present or there is no room;
-    /// returns whether it was added.
-    fn push(&mut self, entry: SetEntry) -> bool;
+    /// Adds `candidate` (the table's copy) at `hop` with `priority`, unless
+    /// its key is present or there is no room; returns whether it was added.
+    fn add(&mut self, candidate: &Candidate, priority: u16, hop: u8) -> bool;
 }
 
 impl Sink for CandidateSet {
@@ -332,8 +331,8 @@ impl Sink for CandidateSet {
     }
 
     #[inline]
-    fn push(&mut self, entry: SetEntry) -> bool {
-        self.try_push(entry).is_ok()
+    fn add(&mut self, candidate: &Candidate, priority: u16, hop: u8) -> bool {
+        self.add_from_table(candidate, priority, hop)
     }
 }
 

@@ -30,6 +30,19 @@ pub struct KeyValue {
     port: u16,
 }
 
+impl KeyValue {
+    /// One of 64 bits, chosen by a multiplicative hash of the value, for a
+    /// set's Bloom filter of its keys.
+    #[inline]
+    pub(crate) fn bloom_bit(&self) -> u64 {
+        let folded = (self.bits as u64)
+            ^ ((self.bits >> 64) as u64)
+            ^ u64::from(self.port)
+            ^ u64::from(self.v6);
+        1 << (folded.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58)
+    }
+}
+
 impl UniquenessKey {
     /// The value `address` is compared on.
     ///

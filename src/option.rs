@@ -125,7 +125,7 @@ pub enum OptionError {
 /// assert!(PiggybackOption::recursive(Some(65), Filter::ANY, UniquenessKey::Ip).is_err());
 /// # Ok::<(), stun_turn_discovery::OptionError>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(try_from = "RawOption", into = "RawOption"))]
 pub struct PiggybackOption {
@@ -284,6 +284,30 @@ impl PiggybackOption {
     /// The set, for the intermediate peer's fill; also advances the hop.
     pub(crate) fn parts_mut(&mut self) -> (&mut CandidateSet, &mut u8) {
         (&mut self.set, &mut self.hop)
+    }
+}
+
+impl Clone for PiggybackOption {
+    /// A copy whose set keeps its capacity (see [`CandidateSet`]'s `Clone`).
+    fn clone(&self) -> Self {
+        Self {
+            mode: self.mode,
+            n: self.n,
+            filter: self.filter,
+            hop: self.hop,
+            set: self.set.clone(),
+        }
+    }
+
+    /// Copies `source` into this option, reusing its set's buffer: a host
+    /// that keeps one option per request slot restores it without
+    /// allocating.
+    fn clone_from(&mut self, source: &Self) {
+        self.mode = source.mode;
+        self.n = source.n;
+        self.filter = source.filter;
+        self.hop = source.hop;
+        self.set.clone_from(&source.set);
     }
 }
 

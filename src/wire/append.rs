@@ -11,6 +11,7 @@ use rand::Rng;
 
 use super::field::fwd;
 use super::{entry, reader, value, WireConfig, WireError};
+use crate::candidate::Candidate;
 use crate::intermediate::{HopReport, IntermediatePeer, MessageKind, Sink};
 use crate::key::{KeyValue, UniquenessKey};
 use crate::option::RoutingMode;
@@ -132,17 +133,22 @@ impl Sink for AppendSink<'_> {
         self.k
     }
 
-    fn push(&mut self, e: SetEntry) -> bool {
+    fn add(&mut self, candidate: &Candidate, priority: u16, hop: u8) -> bool {
         if self.k >= usize::from(MAX_N) || self.known >= usize::from(MAX_N) {
             return false;
         }
-        let kv = self.key.of(&e.candidate.address);
+        let kv = self.key.of(&candidate.address);
         if self.keys[..self.known].contains(&kv) {
             return false;
         }
         self.keys[self.known] = kv;
         self.known += 1;
         self.k += 1;
+        let mut e = SetEntry {
+            candidate: *candidate,
+            hop,
+        };
+        e.candidate.priority = Some(priority);
         self.buf.reserve(entry::encoded_len(&e));
         entry::encode(&e, &mut *self.buf);
         true
