@@ -217,6 +217,7 @@ impl Config {
 
     /// Most candidates one hop may add to a set of bound `n`:
     /// `⌈n × share / 100⌉`, at least 1.
+    #[inline]
     pub fn per_hop_cap(&self, n: u8) -> u8 {
         let cap = (u16::from(n) * u16::from(self.f.per_hop_share)).div_ceil(100);
         cap.clamp(1, u16::from(n.max(1))) as u8

@@ -10,10 +10,10 @@ use std::time::Instant;
 
 use rand::Rng;
 
+use crate::candidate::Candidate;
 use crate::config::Config;
 use crate::option::{PiggybackOption, RoutingMode};
 use crate::selection::Selector;
-use crate::candidate::Candidate;
 use crate::set::CandidateSet;
 use crate::table::{expiry_cutoff, CandidateTable};
 
@@ -283,6 +283,7 @@ impl IntermediatePeer {
         let cap = self.config().per_hop_cap(n);
         let cutoff = expiry_cutoff(now, self.config().entry_lifetime());
         let want = cap.min(n - k_before);
+        let trace_each = tracing::enabled!(tracing::Level::TRACE);
         let mut added = 0u8;
         let mut stop = Stop::TableExhausted;
         // Step 4: fetch by the policy's criteria.
@@ -296,7 +297,9 @@ impl IntermediatePeer {
                 return ControlFlow::Continue(());
             }
             added += 1;
-            tracing::trace!(address = %candidate.address, hop, "candidate added");
+            if trace_each {
+                tracing::trace!(address = %candidate.address, hop, "candidate added");
+            }
             // Step 7, and the per-hop cap.
             if set.len() >= usize::from(n) {
                 stop = Stop::ReachedN;

@@ -171,11 +171,23 @@ pub(crate) fn below<R: Rng + ?Sized>(rng: &mut R, n: u64) -> u64 {
     ((u128::from(rng.next_u64()) * u128::from(n)) >> 64) as u64
 }
 
+/// Binary GCD (Stein): shifts and subtractions, no division.
 fn gcd(mut a: u64, mut b: u64) -> u64 {
-    while b != 0 {
-        (a, b) = (b, a % b);
+    if a == 0 || b == 0 {
+        return a | b;
     }
-    a
+    let shift = (a | b).trailing_zeros();
+    a >>= a.trailing_zeros();
+    loop {
+        b >>= b.trailing_zeros();
+        if a > b {
+            core::mem::swap(&mut a, &mut b);
+        }
+        b -= a;
+        if b == 0 {
+            return a << shift;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -186,6 +198,17 @@ mod tests {
     fn gcd_and_below() {
         assert_eq!(gcd(12, 18), 6);
         assert_eq!(gcd(7, 1), 1);
+        assert_eq!(gcd(0, 5), 5);
+        assert_eq!(gcd(64, 48), 16);
+        for a in 1..60u64 {
+            for b in 1..60u64 {
+                let slow = (1..=a.min(b))
+                    .rev()
+                    .find(|d| a % d == 0 && b % d == 0)
+                    .unwrap();
+                assert_eq!(gcd(a, b), slow, "gcd({a}, {b})");
+            }
+        }
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
         for n in 1..50 {
             assert!(below(&mut rng, n) < n);
