@@ -197,7 +197,7 @@ impl IntermediatePeer {
         rng: &mut R,
     ) -> Outcome {
         let mode = option.mode();
-        let n = self.effective_n(option);
+        let n = self.effective_n(option.n());
         let filter = option.filter();
         match mode {
             RoutingMode::Recursive => {
@@ -240,12 +240,7 @@ impl IntermediatePeer {
     /// wants in the message, set the N to this number. If it has not been
     /// set in the message, we MAY choose a default value for N". Never above
     /// the configured N cap.
-    fn effective_n(&self, option: &PiggybackOption) -> u8 {
-        self.effective_n_of(option.n())
-    }
-
-    /// [`effective_n`](Self::effective_n) for an N read off the wire.
-    pub(crate) fn effective_n_of(&self, n: Option<u8>) -> u8 {
+    pub(crate) fn effective_n(&self, n: Option<u8>) -> u8 {
         let config = self.config();
         n.unwrap_or(config.default_n()).min(config.max_n())
     }

@@ -162,19 +162,7 @@ impl CandidateSet {
     /// the set is full; K grows by one on success (§4.2 step 6).
     #[inline]
     pub fn try_push(&mut self, entry: SetEntry) -> Result<(), SetError> {
-        if self.entries.len() >= usize::from(MAX_N) {
-            return Err(SetError::Full);
-        }
-        let address = &entry.candidate.address;
-        let key = self.key.of(address);
-        let bit = key.bloom_bit();
-        if self.bloom & bit != 0 && self.scan(address, &key) {
-            return Err(SetError::Duplicate {
-                address: *address,
-                key: self.key,
-            });
-        }
-        self.bloom |= bit;
+        self.bloom |= self.admit(&entry.candidate.address)?;
         self.entries.push(entry);
         Ok(())
     }
@@ -186,15 +174,9 @@ impl CandidateSet {
     /// place: no temporary copy on the per-hop path.
     #[inline]
     pub(crate) fn add_from_table(&mut self, candidate: &Candidate, priority: u16, hop: u8) -> bool {
-        if self.entries.len() >= usize::from(MAX_N) {
+        let Ok(bit) = self.admit(&candidate.address) else {
             return false;
-        }
-        let address = &candidate.address;
-        let key = self.key.of(address);
-        let bit = key.bloom_bit();
-        if self.bloom & bit != 0 && self.scan(address, &key) {
-            return false;
-        }
+        };
         self.bloom |= bit;
         self.entries.push(SetEntry {
             candidate: *candidate,
@@ -204,6 +186,24 @@ impl CandidateSet {
             last.candidate.priority = Some(priority);
         }
         true
+    }
+
+    /// Whether a candidate at `address` may join: room left and its key
+    /// absent. Returns its Bloom bit for the caller to set on success.
+    #[inline]
+    fn admit(&self, address: &TransportAddress) -> Result<u64, SetError> {
+        if self.entries.len() >= usize::from(MAX_N) {
+            return Err(SetError::Full);
+        }
+        let key = self.key.of(address);
+        let bit = key.bloom_bit();
+        if self.bloom & bit != 0 && self.scan(address, &key) {
+            return Err(SetError::Duplicate {
+                address: *address,
+                key: self.key,
+            });
+        }
+        Ok(bit)
     }
 
     /// Empties the set, keeping its capacity.

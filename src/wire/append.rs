@@ -95,7 +95,7 @@ pub fn append_in_place<R: Rng + ?Sized>(
         buf: option,
     };
 
-    let n = peer.effective_n_of(h.n);
+    let n = peer.effective_n(h.n);
     let policy = peer.config().selection();
     let report = peer.fill(
         &policy,
