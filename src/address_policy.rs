@@ -123,7 +123,7 @@ impl AddressPolicy {
         if address.port() == 0 {
             return Err(AddressClass::Unspecified);
         }
-        match classify(address.ip()) {
+        match AddressClass::of(address.ip()) {
             None => Ok(()),
             Some(class) if self.allows(class) => Ok(()),
             Some(class) => Err(class),
@@ -142,11 +142,19 @@ impl AddressPolicy {
     }
 }
 
-/// The special class of `ip`, or `None` for an ordinary global address.
-pub fn classify(ip: IpAddr) -> Option<AddressClass> {
-    match ip.to_canonical() {
-        IpAddr::V4(v4) => classify_v4(v4),
-        IpAddr::V6(v6) => classify_v6(v6),
+impl AddressClass {
+    /// The special class of `ip`, or `None` for an ordinary global address.
+    ///
+    /// ```
+    /// use stun_turn_discovery::AddressClass;
+    /// assert_eq!(AddressClass::of("10.1.2.3".parse().unwrap()), Some(AddressClass::Private));
+    /// assert_eq!(AddressClass::of("8.8.8.8".parse().unwrap()), None);
+    /// ```
+    pub fn of(ip: IpAddr) -> Option<Self> {
+        match ip.to_canonical() {
+            IpAddr::V4(v4) => classify_v4(v4),
+            IpAddr::V6(v6) => classify_v6(v6),
+        }
     }
 }
 
@@ -195,7 +203,7 @@ mod tests {
     use super::*;
 
     fn class(s: &str) -> Option<AddressClass> {
-        classify(s.parse().unwrap())
+        AddressClass::of(s.parse().unwrap())
     }
 
     #[test]

@@ -1,6 +1,10 @@
 //! The comparison a candidate set keeps unique (§4.2 step 5: "The
 //! comparison criteria MAY be based on IP address and keeps the candidate in
 //! the candidate set unique").
+//!
+//! This file is the one home of that comparison: the candidate set, the
+//! in-place append of an encoded option and the sending node's cache all
+//! compare [`UniquenessKey::of`] values and nothing else.
 
 use core::net::IpAddr;
 
@@ -10,6 +14,7 @@ use crate::candidate::TransportAddress;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[non_exhaustive]
 pub enum UniquenessKey {
     /// The IP address, as §4.2 step 5 suggests. The default.
     #[default]
@@ -24,37 +29,29 @@ pub enum UniquenessKey {
 
 /// The value two candidates are compared on under a [`UniquenessKey`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
-pub struct KeyValue {
+pub(crate) struct KeyValue {
     v6: bool,
     bits: u128,
     port: u16,
 }
 
-impl KeyValue {
-    /// One of 64 bits, chosen by a multiplicative hash of the value, for a
-    /// set's Bloom filter of its keys.
-    #[inline]
-    pub(crate) fn bloom_bit(&self) -> u64 {
-        let folded = (self.bits as u64)
-            ^ ((self.bits >> 64) as u64)
-            ^ u64::from(self.port)
-            ^ u64::from(self.v6);
-        1 << (folded.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58)
-    }
-}
-
 impl UniquenessKey {
-    /// The value `address` is compared on.
+    /// Whether `a` and `b` count as the same candidate under this key.
     ///
     /// ```
     /// use stun_turn_discovery::{Transport, TransportAddress, UniquenessKey};
     /// let a = TransportAddress::new("203.0.113.5".parse().unwrap(), 3478, Transport::Udp);
     /// let b = TransportAddress::new("203.0.113.9".parse().unwrap(), 3479, Transport::Tcp);
-    /// assert_ne!(UniquenessKey::Ip.of(&a), UniquenessKey::Ip.of(&b));
-    /// assert_eq!(UniquenessKey::Prefix.of(&a), UniquenessKey::Prefix.of(&b));
+    /// assert!(!UniquenessKey::Ip.same(&a, &b));
+    /// assert!(UniquenessKey::Prefix.same(&a, &b));
     /// ```
+    pub fn same(self, a: &TransportAddress, b: &TransportAddress) -> bool {
+        self.of(a) == self.of(b)
+    }
+
+    /// The value `address` is compared on.
     #[inline]
-    pub fn of(self, address: &TransportAddress) -> KeyValue {
+    pub(crate) fn of(self, address: &TransportAddress) -> KeyValue {
         let (v6, bits) = match address.ip() {
             IpAddr::V4(v4) => (false, u128::from(u32::from(v4))),
             IpAddr::V6(v6) => (true, u128::from(v6)),

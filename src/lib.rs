@@ -30,20 +30,21 @@
 //!    (§3.2.1, §4.1: a joining peer MUST learn whether it is NATed).
 //! 2. **Keep the table in sync.** Whenever the routing, neighbor or
 //!    connection table changes, and at least once per
-//!    [`Config::entry_lifetime`], call [`CandidateTable::sync_source`] with
-//!    the peers now in it; likewise for the local peer
-//!    ([`CandidateTable::set_local_peer`]) and associated clients. Entries
-//!    not refreshed within the lifetime are no longer handed out;
-//!    [`CandidateTable::expire`] removes them.
+//!    [`TableConfig::entry_lifetime`](peer::TableConfig::entry_lifetime), call
+//!    [`CandidateTable::sync_source`] with the peers now in it; likewise for
+//!    the local peer ([`CandidateTable::set_local_peer`]) and associated
+//!    clients. Entries not refreshed within the lifetime are no longer
+//!    handed out; [`CandidateTable::expire`] removes them.
 //! 3. **Sending a request.** If [`SendingNode::shortfall`] is above zero (or
 //!    always, on JOIN when NATed), attach [`SendingNode::recursive_option`] or
 //!    [`SendingNode::iterative_option`] in the peer protocol's encoding.
 //! 4. **Forwarding or answering a request** that carries the option: call
-//!    [`IntermediatePeer::on_request`]. In recursive mode the set was filled in
-//!    place: forward. In iterative mode put the returned answer in the
-//!    response.
-//! 5. **Forwarding a response:** [`IntermediatePeer::on_response`] says
-//!    forward it unchanged (§4.2 step 1).
+//!    [`IntermediatePeer::on_request`] (or
+//!    [`IntermediatePeer::on_encoded_request`] on the encoded option). In
+//!    recursive mode the set was filled in place: forward. In iterative mode
+//!    put the returned answer in the response.
+//! 5. **Forwarding a response:** forward it unchanged (§4.2 step 1);
+//!    [`IntermediatePeer::on_response`] records that in the trace.
 //! 6. **Receiving the response** as the sending node: call
 //!    [`SendingNode::on_response`] (recursive) or [`SendingNode::on_answer`]
 //!    (iterative). The report's `shortfall` says whether to ask again on the
@@ -56,14 +57,13 @@
 //! use rand::SeedableRng;
 //! use stun_turn_discovery::*;
 //!
-//! let lab = Config::default().with_address_policy(AddressPolicy::permissive());
 //! let now = Instant::now();
 //! let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
 //!
 //! // Two intermediate peers, each knowing some willing peers (step 2).
 //! let mut path: Vec<IntermediatePeer> = (0..2u8)
 //!     .map(|p| {
-//!         let mut peer = IntermediatePeer::new(lab.clone());
+//!         let mut peer = IntermediatePeer::new(PeerConfig::default().with_address_policy(AddressPolicy::permissive()));
 //!         let willing = (1..=4u8).map(|i| {
 //!             let addr = format!("198.51.100.{}:3478", p * 10 + i).parse().unwrap();
 //!             Candidate::peer(TransportAddress::udp(addr), Services::BOTH)
@@ -74,19 +74,18 @@
 //!     .collect();
 //!
 //! // A NATed node asks on its JOIN, recursive routing (step 3).
-//! let mut node = SendingNode::new(lab.clone());
+//! let mut node = SendingNode::new(NodeConfig::default().with_address_policy(AddressPolicy::permissive()));
 //! let mut option = node.recursive_option();
 //! for peer in &mut path {
 //!     let _ = peer.on_request(now, MessageKind::Join, &mut option, &mut rng); // step 4
 //! }
 //! for peer in path.iter().rev() {
-//!     let action = peer.on_response(MessageKind::Join, &option); // step 5
-//!     assert_eq!(action, ResponseAction::ForwardUnchanged);
+//!     peer.on_response(MessageKind::Join); // step 5
 //! }
 //! let report = node.on_response(now, MessageKind::Join, &option)?; // step 6
 //! assert_eq!(report.saved, 8);
 //! assert_eq!(node.best(now, 3).len(), 3); // step 7
-//! # Ok::<(), ResponseError>(())
+//! # Ok::<(), error::Error>(())
 //! ```
 //!
 //! # What it does not do
@@ -96,45 +95,58 @@
 //! answer as RELOAD structures (RFC 6940), and the host puts them into its
 //! own messages.
 //!
+//! # Layout
+//!
+//! The layers point down only. Data types ([`Candidate`] and its parts,
+//! [`NodeId`], [`AddressPolicy`], [`NatStatus`]); the request vocabulary
+//! ([`N`], [`PerHopShare`], [`UniquenessKey`], [`Filter`],
+//! [`PiggybackOption`], [`CandidateSet`] and the one admission check every
+//! candidate passes); the codec ([`wire`]); then the two roles, [`peer`]
+//! (the intermediate peer, its table and selection) and [`node`] (the
+//! sending node and its cache). [`error`] gathers every error type.
+//!
 //! # Security
 //!
-//! The draft's §7 is empty. This crate adds a per-hop contribution cap
-//! ([`Config::per_hop_share`]), an address policy ([`AddressPolicy`]) and an
-//! N cap ([`Config::max_n`]); SECURITY.md gives the threat model.
+//! The draft's §7 is empty. This crate adds a per-hop share of N
+//! ([`PerHopShare`], applied by the peer when it adds and by the node when
+//! it counts), an address policy ([`AddressPolicy`]), an N cap
+//! ([`PeerConfig::max_n`]), and a sending node that judges every response by
+//! what it asked for; SECURITY.md gives the threat model and what each
+//! defence does and does not stop.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod address_policy;
-mod cache;
+mod admission;
 mod candidate;
-mod config;
-mod intermediate;
+mod config_error;
+pub mod error;
+mod filter;
 mod key;
+mod n;
 mod nat;
+pub mod node;
 mod node_id;
 mod option;
-mod selection;
-mod sending;
+pub mod peer;
 mod set;
-mod table;
-mod weights;
+mod share;
 pub mod wire;
 
-pub use address_policy::{classify, AddressClass, AddressPolicy};
-pub use cache::{CachedCandidate, CandidateCache, Feedback};
+pub use address_policy::{AddressClass, AddressPolicy};
 pub use candidate::{
     Candidate, PerformanceHints, Role, Services, Source, Transport, TransportAddress,
 };
-pub use config::{Config, ConfigError, SourcePriorities};
-pub use intermediate::{HopReport, IntermediatePeer, MessageKind, Outcome, ResponseAction, Stop};
-pub use key::{KeyValue, UniquenessKey};
+pub use filter::{Filter, IpFamily};
+pub use key::UniquenessKey;
+pub use n::N;
 pub use nat::NatStatus;
-pub use node_id::{NodeId, NodeIdTooLong};
-pub use option::{Filter, IpFamily, OptionError, PiggybackOption, RoutingMode};
-pub use selection::{SelectionPolicy, Selector};
-pub use sending::{ResponseError, SaveReport, SendingNode};
-pub use set::{CandidateSet, SetEntry, SetError, DEFAULT_N, MAX_N};
-pub use table::{CandidateTable, SyncReport, TableEntry, TableError, Upserted};
+pub use node::{Feedback, NodeConfig, SendingNode};
+pub use node_id::NodeId;
+pub use option::{MessageKind, PiggybackOption, RoutingMode};
+pub use peer::{CandidateTable, IntermediatePeer, Outcome, PeerConfig, SelectionPolicy};
+pub use set::{CandidateSet, SetEntry};
+pub use share::PerHopShare;
 
 /// The README's code, compiled and run as a doctest so it stays true.
 #[cfg(doctest)]

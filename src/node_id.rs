@@ -33,7 +33,7 @@ impl NodeId {
     /// let id = NodeId::new(&[0xab; 16])?;
     /// assert_eq!(id.as_bytes().len(), 16);
     /// assert!(NodeId::new(&[0; 33]).is_err());
-    /// # Ok::<(), stun_turn_discovery::NodeIdTooLong>(())
+    /// # Ok::<(), stun_turn_discovery::error::NodeIdTooLong>(())
     /// ```
     pub fn new(id: &[u8]) -> Result<Self, NodeIdTooLong> {
         if id.len() > Self::MAX_LEN {

@@ -3,9 +3,10 @@
 
 use thiserror::Error;
 
-use crate::candidate::{Candidate, Services};
+use crate::filter::Filter;
 use crate::key::UniquenessKey;
-use crate::set::{CandidateSet, DEFAULT_N, MAX_N};
+use crate::n::N;
+use crate::set::CandidateSet;
 
 /// How the overlay routes the request that carries the option (§3.3.2
 /// step 2).
@@ -22,83 +23,39 @@ pub enum RoutingMode {
     Iterative,
 }
 
-/// IP address family.
+/// Which routine message carries the option (§3.3.2: "JOIN message,
+/// periodical maintenance message and GET/PUT message"). The algorithm is
+/// the same for all (§5.2, §6.2: "The procedure is the same as the
+/// procedure defined in section 4.2"); the kind reaches reports and traces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-pub enum IpFamily {
-    /// IPv4.
-    V4,
-    /// IPv6.
-    V6,
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
+#[non_exhaustive]
+pub enum MessageKind {
+    /// JOIN (§4).
+    Join,
+    /// Routing-state maintenance (§5), e.g. RELOAD Update.
+    Maintenance,
+    /// GET (§6), e.g. RELOAD Fetch.
+    Get,
+    /// PUT (§6), e.g. RELOAD Store.
+    Put,
+    /// Any other routed request.
+    Other,
 }
 
-/// Which candidates the sending node wants: the services they must offer
-/// and, optionally, one address family.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-pub struct Filter {
-    /// Services every candidate must offer ([`Services::NONE`]: any).
-    pub services: Services,
-    /// Address family every candidate must have (`None`: either).
-    pub family: Option<IpFamily>,
-}
-
-impl Filter {
-    /// Any candidate.
-    pub const ANY: Self = Self {
-        services: Services::NONE,
-        family: None,
-    };
-
-    /// Candidates offering all of `services`.
-    pub const fn services(services: Services) -> Self {
-        Self {
-            services,
-            family: None,
-        }
-    }
-
-    /// This filter restricted to `family`.
-    #[must_use]
-    pub const fn with_family(mut self, family: IpFamily) -> Self {
-        self.family = Some(family);
-        self
-    }
-
-    /// Whether `candidate` passes the filter. A candidate offering no
-    /// service at all never passes: it is not willing to serve.
-    #[inline]
-    pub fn accepts(&self, candidate: &Candidate) -> bool {
-        !candidate.services.is_empty()
-            && candidate.services.contains(self.services)
-            && match self.family {
-                None => true,
-                Some(IpFamily::V4) => candidate.address.ip().is_ipv4(),
-                Some(IpFamily::V6) => candidate.address.ip().is_ipv6(),
-            }
-    }
-}
-
-/// An option the sending node cannot send, or that arrived malformed.
+/// An option whose parts contradict each other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum OptionError {
-    /// N = 0 asks for nothing.
-    #[error("N must be at least 1")]
-    ZeroN,
-    /// N above [`MAX_N`].
-    #[error("N = {n} is above the maximum of {MAX_N}")]
-    NAboveMax {
-        /// The N asked for.
-        n: u8,
-    },
-    /// The set already holds more than N candidates.
+    /// The set already holds more than N candidates (N the option's, or
+    /// [`N::MAX`] when it has none).
     #[error("candidate set holds K = {k} candidates, more than N = {n}")]
     KAboveN {
         /// Candidates in the set.
         k: usize,
-        /// N of the option.
-        n: u8,
+        /// The bound.
+        n: N,
     },
     /// An iterative-mode request carries a non-empty set; the set of
     /// iterative routing travels only in responses (§3.3.2 step 2).
@@ -117,20 +74,18 @@ pub enum OptionError {
 /// carried in the request.
 ///
 /// ```
-/// use stun_turn_discovery::{Filter, PiggybackOption, RoutingMode, Services, UniquenessKey};
-/// let opt = PiggybackOption::recursive(Some(10), Filter::services(Services::TURN), UniquenessKey::Ip)?;
+/// use stun_turn_discovery::{Filter, PiggybackOption, RoutingMode, Services, UniquenessKey, N};
+/// let opt = PiggybackOption::recursive(Some(N::DEFAULT), Filter::services(Services::TURN), UniquenessKey::Ip);
 /// assert_eq!(opt.mode(), RoutingMode::Recursive);
-/// assert_eq!(opt.n(), Some(10));
+/// assert_eq!(opt.n(), Some(N::DEFAULT));
 /// assert!(opt.set().is_empty());
-/// assert!(PiggybackOption::recursive(Some(65), Filter::ANY, UniquenessKey::Ip).is_err());
-/// # Ok::<(), stun_turn_discovery::OptionError>(())
 /// ```
 #[derive(Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(try_from = "RawOption", into = "RawOption"))]
 pub struct PiggybackOption {
     mode: RoutingMode,
-    n: Option<u8>,
+    n: Option<N>,
     filter: Filter,
     hop: u8,
     set: CandidateSet,
@@ -138,63 +93,40 @@ pub struct PiggybackOption {
 
 impl PiggybackOption {
     /// A recursive-mode option whose set rides in the request, empty and
-    /// with room for N candidates, and whose first intermediate peer is hop 1.
-    pub fn recursive(
-        n: Option<u8>,
-        filter: Filter,
-        key: UniquenessKey,
-    ) -> Result<Self, OptionError> {
-        check_n(n)?;
-        Ok(Self {
+    /// with room for N candidates ([`N::DEFAULT`] when `n` is `None`), and
+    /// whose first intermediate peer is hop 1.
+    pub fn recursive(n: Option<N>, filter: Filter, key: UniquenessKey) -> Self {
+        Self {
             mode: RoutingMode::Recursive,
             n,
             filter,
             hop: 1,
-            set: CandidateSet::with_capacity(key, n.unwrap_or(DEFAULT_N)),
-        })
+            set: CandidateSet::with_capacity(key, n.unwrap_or_default()),
+        }
     }
 
     /// An iterative-mode option for the intermediate peer at position `hop`
     /// on the path; its answer comes back in that peer's response.
-    pub fn iterative(
-        n: Option<u8>,
-        filter: Filter,
-        key: UniquenessKey,
-        hop: u8,
-    ) -> Result<Self, OptionError> {
-        check_n(n)?;
-        Ok(Self {
+    pub fn iterative(n: Option<N>, filter: Filter, key: UniquenessKey, hop: u8) -> Self {
+        Self {
             mode: RoutingMode::Iterative,
             n,
             filter,
             hop,
             set: CandidateSet::new(key),
-        })
+        }
     }
 
-    /// An option from its parts, as a decoder finds them; checks every
-    /// invariant the constructors keep.
+    /// An option from its parts, as a decoder finds them: an iterative-mode
+    /// option carries no set, and K is at most N.
     pub fn from_parts(
         mode: RoutingMode,
-        n: Option<u8>,
+        n: Option<N>,
         filter: Filter,
         hop: u8,
         set: CandidateSet,
     ) -> Result<Self, OptionError> {
-        check_n(n)?;
-        match mode {
-            RoutingMode::Iterative if !set.is_empty() => {
-                return Err(OptionError::IterativeWithSet { k: set.len() })
-            }
-            _ => {}
-        }
-        let bound = n.unwrap_or(MAX_N);
-        if set.len() > usize::from(bound) {
-            return Err(OptionError::KAboveN {
-                k: set.len(),
-                n: bound,
-            });
-        }
+        check_parts(mode, n, &set)?;
         Ok(Self {
             mode,
             n,
@@ -210,7 +142,7 @@ impl PiggybackOption {
     }
 
     /// N as the sending node set it, if it did.
-    pub fn n(&self) -> Option<u8> {
+    pub fn n(&self) -> Option<N> {
         self.n
     }
 
@@ -246,34 +178,22 @@ impl PiggybackOption {
         self.set
     }
 
-    /// An option from values already validated (a [`Config`](crate::Config)'s).
-    pub(crate) fn trusted(
+    /// Replaces everything but the set, for a decoder that has filled the
+    /// set in place; on error the option is unchanged and the caller
+    /// clears the set.
+    pub(crate) fn set_header(
+        &mut self,
         mode: RoutingMode,
-        n: u8,
+        n: Option<N>,
         filter: Filter,
-        key: UniquenessKey,
         hop: u8,
-    ) -> Self {
-        let set = match mode {
-            RoutingMode::Recursive => CandidateSet::with_capacity(key, n),
-            RoutingMode::Iterative => CandidateSet::new(key),
-        };
-        Self {
-            mode,
-            n: Some(n.clamp(1, MAX_N)),
-            filter,
-            hop,
-            set,
-        }
-    }
-
-    /// Replaces everything but the set; the decoder has checked the header
-    /// against the set it decoded.
-    pub(crate) fn set_header(&mut self, mode: RoutingMode, n: Option<u8>, filter: Filter, hop: u8) {
+    ) -> Result<(), OptionError> {
+        check_parts(mode, n, &self.set)?;
         self.mode = mode;
         self.n = n;
         self.filter = filter;
         self.hop = hop;
+        Ok(())
     }
 
     /// The set, for decoding into it in place.
@@ -311,19 +231,25 @@ impl Clone for PiggybackOption {
     }
 }
 
-fn check_n(n: Option<u8>) -> Result<(), OptionError> {
-    match n {
-        Some(0) => Err(OptionError::ZeroN),
-        Some(n) if n > MAX_N => Err(OptionError::NAboveMax { n }),
-        _ => Ok(()),
+fn check_parts(mode: RoutingMode, n: Option<N>, set: &CandidateSet) -> Result<(), OptionError> {
+    if mode == RoutingMode::Iterative && !set.is_empty() {
+        return Err(OptionError::IterativeWithSet { k: set.len() });
     }
+    let bound = n.unwrap_or(N::MAX);
+    if set.len() > bound.len() {
+        return Err(OptionError::KAboveN {
+            k: set.len(),
+            n: bound,
+        });
+    }
+    Ok(())
 }
 
 #[cfg(feature = "serde")]
 #[derive(serde::Serialize, serde::Deserialize)]
 struct RawOption {
     mode: RoutingMode,
-    n: Option<u8>,
+    n: Option<N>,
     filter: Filter,
     hop: u8,
     set: CandidateSet,

@@ -2,6 +2,8 @@
 
 use thiserror::Error;
 
+use crate::n::{InvalidN, N};
+
 /// A wire-format fault.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 #[non_exhaustive]
@@ -45,21 +47,16 @@ pub enum WireError {
     /// The reserved address-family code 3.
     #[error("unknown address family code {0}")]
     UnknownFamily(u8),
-    /// N above [`MAX_N`](crate::MAX_N).
-    #[error("N = {n} is above the cap {cap}")]
-    NAboveCap {
-        /// N found.
-        n: u8,
-        /// The cap.
-        cap: u8,
-    },
-    /// K above N (or above [`MAX_N`](crate::MAX_N) when N is not set).
+    /// An N above [`N::MAX`] (0 means "not set" on the wire).
+    #[error(transparent)]
+    InvalidN(#[from] InvalidN),
+    /// K above N (or above [`N::MAX`] when N is not set).
     #[error("K = {k} is above N = {n}")]
     KAboveN {
         /// K found.
         k: u8,
-        /// N (or the cap).
-        n: u8,
+        /// N (or [`N::MAX`]).
+        n: N,
     },
     /// The value ends after fewer entries than K announces.
     #[error("K = {k} but the value holds {found} entries")]
@@ -109,7 +106,7 @@ pub enum WireError {
         available: usize,
     },
     /// The decoded option breaks an invariant of
-    /// [`PiggybackOption`](crate::PiggybackOption).
+    /// [`PiggybackOption`](crate::option::PiggybackOption).
     #[error(transparent)]
-    Option(#[from] crate::OptionError),
+    Option(#[from] crate::option::OptionError),
 }

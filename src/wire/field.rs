@@ -15,7 +15,10 @@ pub mod fwd_flags {
 
 /// ForwardingOption header: `type u8` at 0, `flags u8` at 1, `length u16` at 2.
 pub(crate) mod fwd {
-    pub(crate) const LENGTH: usize = 2;
+    use core::ops::Range;
+    pub(crate) const TYPE: usize = 0;
+    pub(crate) const FLAGS: usize = 1;
+    pub(crate) const LENGTH: Range<usize> = 2..4;
     pub(crate) const HEADER_LEN: usize = 4;
 }
 
@@ -27,6 +30,9 @@ pub(crate) mod ext {
 /// The value shared by the option and the answer: `version` at 0, `flags`
 /// at 1, `N` at 2, `filter` at 3, `hop` at 4, `K` at 5, entries from 6.
 pub(crate) mod value {
+    pub(crate) const FLAGS: usize = 1;
+    pub(crate) const N: usize = 2;
+    pub(crate) const FILTER: usize = 3;
     pub(crate) const HOP: usize = 4;
     pub(crate) const K: usize = 5;
     pub(crate) const HEADER_LEN: usize = 6;

@@ -23,9 +23,9 @@
 //!
 //! ```
 //! use stun_turn_discovery::wire::{self, Direction, WireConfig};
-//! use stun_turn_discovery::{Filter, PiggybackOption, UniquenessKey};
+//! use stun_turn_discovery::{Filter, PiggybackOption, UniquenessKey, N};
 //!
-//! let option = PiggybackOption::recursive(Some(10), Filter::ANY, UniquenessKey::Ip)?;
+//! let option = PiggybackOption::recursive(Some(N::DEFAULT), Filter::ANY, UniquenessKey::Ip);
 //! let mut buf = Vec::new();
 //! wire::encode_option(&option, Direction::Request, &WireConfig::default(), &mut buf)?;
 //! // type 1, RESPONSE_COPY, length 6; version 1, recursive + key IP, N 10,
@@ -36,22 +36,23 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod append;
 mod entry;
 mod error;
 mod field;
 mod reader;
 mod value;
+mod view;
 
-use bytes::{Buf, BufMut};
+use bytes::{Buf, BufMut, BytesMut};
 
-pub use append::append_in_place;
 pub use error::WireError;
 pub use field::fwd_flags;
+pub use view::OptionView;
 
-use crate::intermediate::HopReport;
-use crate::option::{Filter, PiggybackOption, RoutingMode};
-use crate::set::CandidateSet;
+use crate::filter::Filter;
+use crate::n::N;
+use crate::option::{PiggybackOption, RoutingMode};
+use crate::set::{CandidateSet, SetEntry};
 use field::{ext, fwd};
 use value::Header;
 
@@ -90,13 +91,7 @@ pub struct AnswerInfo {
     /// Hop position of the answering peer.
     pub hop: u8,
     /// The N it worked to.
-    pub n: u8,
-}
-
-impl From<&HopReport> for AnswerInfo {
-    fn from(r: &HopReport) -> Self {
-        Self { hop: r.hop, n: r.n }
-    }
+    pub n: N,
 }
 
 /// Bytes [`encode_option`] writes for `option`.
@@ -154,22 +149,23 @@ pub fn decode_option<B: Buf>(
 }
 
 /// [`decode_option`] into `option`, reusing its set's allocation: no heap
-/// allocation when that set has room for the entries. On error `option`
-/// keeps its mode, N, filter and hop, and its set is left empty.
+/// allocation when that set has room for the entries.
+///
+/// On error, whatever it is, `option` keeps the mode, N, filter and hop it
+/// had and its set is left empty: no entry of an earlier option survives
+/// next to a refused one.
 pub fn decode_option_into<B: Buf>(
     buf: &mut B,
     config: &WireConfig,
     option: &mut PiggybackOption,
 ) -> Result<(), WireError> {
-    let set = option.set_mut();
-    let h = decode_option_header(buf, config, set)?;
-    if h.mode == RoutingMode::Iterative && !set.is_empty() {
-        let k = set.len();
-        set.clear();
-        return Err(crate::OptionError::IterativeWithSet { k }.into());
+    option.set_mut().clear();
+    let result = decode_option_header(buf, config, option.set_mut())
+        .and_then(|h| Ok(option.set_header(h.mode, h.n, h.filter, h.hop)?));
+    if result.is_err() {
+        option.set_mut().clear();
     }
-    option.set_header(h.mode, h.n, h.filter, h.hop);
-    Ok(())
+    result
 }
 
 fn decode_option_header<B: Buf>(
@@ -239,16 +235,29 @@ pub fn decode_answer<B: Buf>(
     Ok((info, set))
 }
 
-/// [`decode_answer`] into `set` (emptied first, left empty on error); no
-/// heap allocation when `set` has room for the entries.
+/// [`decode_answer`] into `set`; no heap allocation when `set` has room
+/// for the entries. The set is emptied first, and on error, whatever it
+/// is, left empty.
 pub fn decode_answer_into<B: Buf>(
+    buf: &mut B,
+    config: &WireConfig,
+    set: &mut CandidateSet,
+) -> Result<AnswerInfo, WireError> {
+    set.clear();
+    let result = decode_answer_value(buf, config, set);
+    if result.is_err() {
+        set.clear();
+    }
+    result
+}
+
+fn decode_answer_value<B: Buf>(
     buf: &mut B,
     config: &WireConfig,
     set: &mut CandidateSet,
 ) -> Result<AnswerInfo, WireError> {
     let kind = reader::u16(buf, "extension type")?;
     if kind != config.extension_type {
-        set.clear();
         return Err(WireError::WrongType {
             expected: config.extension_type,
             found: kind,
@@ -257,7 +266,6 @@ pub fn decode_answer_into<B: Buf>(
     let _critical = reader::u8(buf, "extension critical flag")?;
     let len = reader::u32(buf, "extension length")? as usize;
     if buf.remaining() < len {
-        set.clear();
         return Err(WireError::Truncated {
             what: "extension value",
         });
@@ -265,15 +273,21 @@ pub fn decode_answer_into<B: Buf>(
     reader::end_after(buf, len, "extension")?;
     let h = value::decode_into(&mut Buf::take(&mut *buf, len), set)?;
     if h.mode != RoutingMode::Iterative {
-        set.clear();
         return Err(WireError::WrongMode {
             expected: "iterative answer",
         });
     }
     Ok(AnswerInfo {
         hop: h.hop,
-        n: h.n.unwrap_or(crate::MAX_N),
+        n: h.n.unwrap_or(N::MAX),
     })
+}
+
+/// Appends one encoded entry to an encoded option's bytes, for the
+/// intermediate peer's in-place append; grows `buf` if it has no room.
+pub(crate) fn push_entry(buf: &mut BytesMut, e: &SetEntry) {
+    buf.reserve(entry::encoded_len(e));
+    entry::encode(e, buf);
 }
 
 fn room<B: BufMut>(buf: &B, needed: usize) -> Result<(), WireError> {

@@ -6,16 +6,18 @@ use bytes::{Buf, BufMut};
 use super::field::value as v;
 use super::{entry, reader, WireError};
 use crate::candidate::Services;
+use crate::filter::{Filter, IpFamily};
 use crate::key::UniquenessKey;
-use crate::option::{Filter, IpFamily, RoutingMode};
-use crate::set::{CandidateSet, MAX_N};
+use crate::n::N;
+use crate::option::RoutingMode;
+use crate::set::CandidateSet;
 
 /// The value's header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Header {
     pub(crate) mode: RoutingMode,
     pub(crate) key: UniquenessKey,
-    pub(crate) n: Option<u8>,
+    pub(crate) n: Option<N>,
     pub(crate) filter: Filter,
     pub(crate) hop: u8,
     pub(crate) k: u8,
@@ -30,7 +32,7 @@ pub(crate) fn encoded_len(set: &CandidateSet) -> usize {
 pub(crate) fn encode<B: BufMut>(h: &Header, set: &CandidateSet, b: &mut B) {
     b.put_u8(v::CURRENT_VERSION);
     b.put_u8(flags_byte(h.mode, h.key));
-    b.put_u8(h.n.unwrap_or(0));
+    b.put_u8(h.n.map_or(0, N::get));
     b.put_u8(filter_byte(h.filter));
     b.put_u8(h.hop);
     b.put_u8(set.len() as u8);
@@ -50,38 +52,23 @@ pub(crate) fn decode_header<B: Buf>(b: &mut B) -> Result<Header, WireError> {
     let filter = reader::u8(b, "filter")?;
     let hop = reader::u8(b, "hop")?;
     let k = reader::u8(b, "K")?;
-    let mode = if flags & v::FLAG_ITERATIVE != 0 {
-        RoutingMode::Iterative
-    } else {
-        RoutingMode::Recursive
+    let mode = mode_of(flags);
+    let key = key_of(flags)?;
+    // N = 0: not set (§4.2 step 2 lets the sending node leave it out).
+    let n = match n {
+        0 => None,
+        n => Some(N::new(n)?),
     };
-    let key = match (flags & v::KEY_MASK) >> v::KEY_SHIFT {
-        v::KEY_IP => UniquenessKey::Ip,
-        v::KEY_IP_PORT => UniquenessKey::IpPort,
-        v::KEY_PREFIX => UniquenessKey::Prefix,
-        other => return Err(WireError::UnknownKey(other)),
-    };
-    if n > MAX_N {
-        return Err(WireError::NAboveCap { n, cap: MAX_N });
-    }
-    let family = match (filter & v::FAMILY_MASK) >> v::FAMILY_SHIFT {
-        v::FAMILY_ANY => None,
-        v::FAMILY_V4 => Some(IpFamily::V4),
-        v::FAMILY_V6 => Some(IpFamily::V6),
-        other => return Err(WireError::UnknownFamily(other)),
-    };
-    let bound = if n == 0 { MAX_N } else { n };
-    if k > bound {
+    let filter = filter_of(filter)?;
+    let bound = n.unwrap_or(N::MAX);
+    if k > bound.get() {
         return Err(WireError::KAboveN { k, n: bound });
     }
     Ok(Header {
         mode,
         key,
-        n: (n != 0).then_some(n),
-        filter: Filter {
-            services: Services::from_bits_truncate(filter & v::FILTER_SERVICES_MASK),
-            family,
-        },
+        n,
+        filter,
         hop,
         k,
     })
@@ -95,7 +82,7 @@ pub(crate) fn decode_into<B: Buf>(b: &mut B, set: &mut CandidateSet) -> Result<H
     set.reset(h.key);
     // Never reserve more than the input could hold.
     let fits = b.remaining() / super::field::entry::MIN_LEN;
-    set.reserve_for(h.k.min(fits.min(usize::from(MAX_N)) as u8));
+    set.reserve_for(usize::from(h.k).min(fits));
     let result = decode_entries(b, &h, set);
     if result.is_err() {
         set.clear();
@@ -119,6 +106,39 @@ fn decode_entries<B: Buf>(b: &mut B, h: &Header, set: &mut CandidateSet) -> Resu
     reader::end(b, "entries")
 }
 
+/// The routing mode in a flags byte.
+pub(crate) fn mode_of(flags: u8) -> RoutingMode {
+    if flags & v::FLAG_ITERATIVE != 0 {
+        RoutingMode::Iterative
+    } else {
+        RoutingMode::Recursive
+    }
+}
+
+/// The uniqueness key in a flags byte.
+pub(crate) fn key_of(flags: u8) -> Result<UniquenessKey, WireError> {
+    match (flags & v::KEY_MASK) >> v::KEY_SHIFT {
+        v::KEY_IP => Ok(UniquenessKey::Ip),
+        v::KEY_IP_PORT => Ok(UniquenessKey::IpPort),
+        v::KEY_PREFIX => Ok(UniquenessKey::Prefix),
+        other => Err(WireError::UnknownKey(other)),
+    }
+}
+
+/// The filter in a filter byte.
+pub(crate) fn filter_of(filter: u8) -> Result<Filter, WireError> {
+    let family = match (filter & v::FAMILY_MASK) >> v::FAMILY_SHIFT {
+        v::FAMILY_ANY => None,
+        v::FAMILY_V4 => Some(IpFamily::V4),
+        v::FAMILY_V6 => Some(IpFamily::V6),
+        other => return Err(WireError::UnknownFamily(other)),
+    };
+    Ok(Filter {
+        services: Services::from_bits_truncate(filter & v::FILTER_SERVICES_MASK),
+        family,
+    })
+}
+
 fn flags_byte(mode: RoutingMode, key: UniquenessKey) -> u8 {
     let mode = match mode {
         RoutingMode::Recursive => 0,
@@ -140,5 +160,3 @@ fn filter_byte(f: Filter) -> u8 {
     };
     (f.services.bits() & v::FILTER_SERVICES_MASK) | (family << v::FAMILY_SHIFT)
 }
-
-pub(crate) use v::{HOP as HOP_OFFSET, K as K_OFFSET};

@@ -16,10 +16,12 @@ use core::ops::ControlFlow;
 
 use rand::Rng;
 
-use crate::set::MAX_N;
-use crate::table::{CandidateTable, TableEntry};
+use crate::n::N;
 
-/// A built-in selection policy, chosen in [`Config`](crate::Config).
+use super::table::{CandidateTable, TableEntry};
+
+/// How an intermediate peer chooses candidates, set in
+/// [`PeerConfig`](super::PeerConfig).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
@@ -40,53 +42,18 @@ pub enum SelectionPolicy {
     LoadSpreading,
 }
 
-/// A selection policy: proposes table entries in its preferred order.
-///
-/// Implement it for a policy of your own and pass it to
-/// [`IntermediatePeer::on_request_with`](crate::IntermediatePeer::on_request_with).
-/// `want` is how many candidates the caller can still take (at least 1): a
-/// hint for how far to look. `visit` returns [`ControlFlow::Break`] when the
-/// set is full or this hop has added its share; stop proposing then.
-/// Proposing an entry twice is harmless (the set refuses duplicates) but
-/// wastes time.
-///
-/// ```
-/// use std::ops::ControlFlow;
-/// use rand::Rng;
-/// use stun_turn_discovery::{CandidateTable, Selector, TableEntry};
-///
-/// /// Clients first, then peers, each by priority.
-/// struct ClientsFirst;
-///
-/// impl Selector for ClientsFirst {
-///     fn propose<'t, R, F>(&self, table: &'t CandidateTable, _want: usize, _rng: &mut R, mut visit: F)
-///     where
-///         R: Rng + ?Sized,
-///         F: FnMut(&'t TableEntry) -> ControlFlow<()>,
-///     {
-///         use stun_turn_discovery::Role;
-///         for role in [Role::Client, Role::Peer] {
-///             for e in table.by_priority().filter(|e| e.candidate().role == role) {
-///                 if visit(e).is_break() {
-///                     return;
-///                 }
-///             }
-///         }
-///     }
-/// }
-/// ```
-pub trait Selector {
+impl SelectionPolicy {
     /// Calls `visit` on entries of `table` in the order this policy
     /// prefers, until `visit` breaks or every entry has been proposed.
-    fn propose<'t, R, F>(&self, table: &'t CandidateTable, want: usize, rng: &mut R, visit: F)
-    where
-        R: Rng + ?Sized,
-        F: FnMut(&'t TableEntry) -> ControlFlow<()>;
-}
-
-impl Selector for SelectionPolicy {
-    fn propose<'t, R, F>(&self, table: &'t CandidateTable, want: usize, rng: &mut R, mut visit: F)
-    where
+    /// `want` is how many candidates the caller can still take (at least
+    /// 1): a hint for how far to look.
+    pub(crate) fn propose<'t, R, F>(
+        &self,
+        table: &'t CandidateTable,
+        want: usize,
+        rng: &mut R,
+        mut visit: F,
+    ) where
         R: Rng + ?Sized,
         F: FnMut(&'t TableEntry) -> ControlFlow<()>,
     {
@@ -106,7 +73,7 @@ impl Selector for SelectionPolicy {
                     // Weighted draws; a position drawn before is skipped
                     // without a visit. After a bounded number of draws, fall
                     // back to the uniform walk, which proposes every entry.
-                    let mut drawn = [0usize; MAX_N as usize];
+                    let mut drawn = [0usize; N::MAX.get() as usize];
                     let mut count = 0;
                     for _ in 0..2 * want + 8 {
                         let r = below(rng, total);

@@ -16,8 +16,9 @@ use thiserror::Error;
 
 use crate::address_policy::AddressClass;
 use crate::candidate::{Candidate, Source, TransportAddress};
-use crate::config::Config;
-use crate::weights::Weights;
+
+use super::table_config::TableConfig;
+use super::weights::Weights;
 
 /// A candidate the table refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
@@ -156,8 +157,9 @@ pub(crate) fn expiry_cutoff(now: Instant, lifetime: Duration) -> Option<Instant>
 ///
 /// ```
 /// use std::time::Instant;
-/// use stun_turn_discovery::{AddressPolicy, Candidate, CandidateTable, Config, Services, Source, TransportAddress};
-/// let config = Config::default().with_address_policy(AddressPolicy::default().allow_documentation(true));
+/// use stun_turn_discovery::peer::TableConfig;
+/// use stun_turn_discovery::{AddressPolicy, Candidate, CandidateTable, Services, Source, TransportAddress};
+/// let config = TableConfig::default().with_address_policy(AddressPolicy::default().allow_documentation(true));
 /// let mut table = CandidateTable::new(config);
 /// let now = Instant::now();
 /// let routing = ["192.0.2.1:3478", "192.0.2.2:3478"].map(|a| {
@@ -171,7 +173,7 @@ pub(crate) fn expiry_cutoff(now: Instant, lifetime: Duration) -> Option<Instant>
 /// ```
 #[derive(Debug, Clone)]
 pub struct CandidateTable {
-    config: Config,
+    config: TableConfig,
     entries: Vec<TableEntry>,
     by_address: BTreeMap<TransportAddress, u32>,
     by_priority: Vec<u32>,
@@ -182,7 +184,7 @@ pub struct CandidateTable {
 
 impl CandidateTable {
     /// An empty table (§2: it "may be zero" entries long).
-    pub fn new(config: Config) -> Self {
+    pub fn new(config: TableConfig) -> Self {
         Self {
             config,
             entries: Vec::new(),
@@ -195,7 +197,7 @@ impl CandidateTable {
     }
 
     /// The configuration.
-    pub fn config(&self) -> &Config {
+    pub fn config(&self) -> &TableConfig {
         &self.config
     }
 
@@ -216,8 +218,8 @@ impl CandidateTable {
     }
 
     /// The entry at storage position `index` (`0..len()`), in no particular
-    /// order; for custom [`Selector`](crate::Selector)s that sample positions.
-    pub fn entry_at(&self, index: usize) -> Option<&TableEntry> {
+    /// order.
+    pub(crate) fn entry_at(&self, index: usize) -> Option<&TableEntry> {
         self.entries.get(index)
     }
 
@@ -234,14 +236,14 @@ impl CandidateTable {
     }
 
     /// Sum of all load-spreading weights.
-    pub fn total_weight(&self) -> u64 {
+    pub(crate) fn total_weight(&self) -> u64 {
         self.weights.total()
     }
 
     /// The position of the entry that covers `r` in the cumulative weights,
     /// for `r < total_weight()`: a draw proportional to
     /// [`TableEntry::weight`].
-    pub fn position_by_weight(&self, r: u64) -> Option<usize> {
+    pub(crate) fn position_by_weight(&self, r: u64) -> Option<usize> {
         self.weights.find(r)
     }
 
@@ -272,10 +274,16 @@ impl CandidateTable {
             new.refreshed = now;
             new.seen = self.generation;
             new.priority = self.effective_priority(&candidate, new.sources);
-            self.replace(i, new);
+            if new.priority == old.priority && new.candidate.hints == old.candidate.hints {
+                // Neither order nor weight moves: a refresh costs the
+                // address lookup above and nothing more.
+                self.entries[i] = new;
+            } else {
+                self.replace(i, new);
+            }
             return Ok(Upserted::Updated);
         }
-        let max = self.config.max_table_entries();
+        let max = self.config.max_entries();
         if self.entries.len() >= max as usize {
             return Err(TableError::Full { max });
         }
@@ -314,7 +322,7 @@ impl CandidateTable {
     /// reported and do not stop the rest.
     ///
     /// Call it whenever the source changes **and at least once per
-    /// [`Config::entry_lifetime`]** (the routing-maintenance timer of §5 is a
+    /// [`TableConfig::entry_lifetime`]** (the routing-maintenance timer of §5 is a
     /// natural place): every entry expires that long after its last
     /// refresh, so a host that stops syncing stops handing out what it no
     /// longer vouches for.
@@ -508,7 +516,7 @@ mod tests {
 
     fn table() -> CandidateTable {
         CandidateTable::new(
-            Config::default()
+            TableConfig::default()
                 .with_address_policy(AddressPolicy::default().allow_documentation(true)),
         )
     }

@@ -7,6 +7,7 @@ use core::cmp::Ordering;
 use core::time::Duration;
 use std::time::Instant;
 
+use crate::admission::Inserted;
 use crate::candidate::{Candidate, TransportAddress};
 use crate::key::UniquenessKey;
 
@@ -35,6 +36,7 @@ pub struct CachedCandidate {
     srtt: Option<Duration>,
     failures: u8,
     retry_at: Option<Instant>,
+    reserve: bool,
 }
 
 impl CachedCandidate {
@@ -79,12 +81,26 @@ impl CachedCandidate {
         self.retry_at.is_none_or(|t| now >= t)
     }
 
-    /// Ranking, best first: usable, fewer failures, worked, lower RTT,
-    /// higher priority, more sightings, then address.
+    /// Whether it is held as reserve: it came beyond its hop's share of N
+    /// and has neither come within a share since nor worked. Reserve
+    /// candidates rank after all others and do not count as wanted ones.
+    pub fn is_reserve(&self) -> bool {
+        self.reserve
+    }
+
+    /// Whether it counts towards the candidates the node wants: usable and
+    /// not reserve.
+    pub(crate) fn counts(&self, now: Instant) -> bool {
+        !self.reserve && self.is_usable(now)
+    }
+
+    /// Ranking, best first: usable, not reserve, fewer failures, worked,
+    /// lower RTT, higher priority, more sightings, then address.
     fn rank(&self, other: &Self, now: Instant) -> Ordering {
         other
             .is_usable(now)
             .cmp(&self.is_usable(now))
+            .then(self.reserve.cmp(&other.reserve))
             .then(self.failures.cmp(&other.failures))
             .then(other.srtt.is_some().cmp(&self.srtt.is_some()))
             .then(self.srtt.cmp(&other.srtt))
@@ -94,19 +110,10 @@ impl CachedCandidate {
     }
 }
 
-/// What merging one candidate did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Merged {
-    New,
-    Refreshed,
-    /// Full, and the newcomer ranks below every entry.
-    NoRoom,
-}
-
 /// The sending node's candidate cache: at most `capacity` entries, unique
 /// by `key`.
 #[derive(Debug, Clone)]
-pub struct CandidateCache {
+pub(crate) struct CandidateCache {
     key: UniquenessKey,
     capacity: usize,
     entries: Vec<CachedCandidate>,
@@ -114,7 +121,7 @@ pub struct CandidateCache {
 
 impl CandidateCache {
     /// An empty cache.
-    pub fn new(key: UniquenessKey, capacity: u8) -> Self {
+    pub(crate) fn new(key: UniquenessKey, capacity: u8) -> Self {
         Self {
             key,
             capacity: usize::from(capacity.max(1)),
@@ -123,37 +130,51 @@ impl CandidateCache {
     }
 
     /// Number of cached candidates.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
 
     /// Whether the cache is empty.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
-    /// Candidates usable at `now`.
-    pub fn usable(&self, now: Instant) -> usize {
-        self.entries.iter().filter(|e| e.is_usable(now)).count()
+    /// Candidates that count towards those wanted at `now`: usable and
+    /// not reserve.
+    pub(crate) fn counted(&self, now: Instant) -> usize {
+        self.entries.iter().filter(|e| e.counts(now)).count()
     }
 
     /// The entry with the same key as `address`.
-    pub fn get(&self, address: &TransportAddress) -> Option<&CachedCandidate> {
+    pub(crate) fn get(&self, address: &TransportAddress) -> Option<&CachedCandidate> {
+        self.position(address).map(|i| &self.entries[i])
+    }
+
+    /// Removes the entry with the same key as `address`.
+    pub(crate) fn remove(&mut self, address: &TransportAddress) -> Option<CachedCandidate> {
+        self.position(address).map(|i| self.entries.swap_remove(i))
+    }
+
+    fn position(&self, address: &TransportAddress) -> Option<usize> {
         let k = self.key.of(address);
         self.entries
             .iter()
-            .find(|e| self.key.of(&e.candidate.address) == k)
+            .position(|e| self.key.of(&e.candidate.address) == k)
     }
 
     /// Every entry, in no particular order.
-    pub fn iter(&self) -> core::slice::Iter<'_, CachedCandidate> {
+    pub(crate) fn iter(&self) -> core::slice::Iter<'_, CachedCandidate> {
         self.entries.iter()
     }
 
-    /// Up to `k` usable candidates, best first.
-    pub fn best(&self, now: Instant, k: usize) -> Vec<&CachedCandidate> {
-        let mut v: Vec<&CachedCandidate> =
-            self.entries.iter().filter(|e| e.is_usable(now)).collect();
+    /// Up to `k` usable candidates, best first (reserve ones last).
+    pub(crate) fn best(&self, now: Instant, k: usize) -> Vec<CachedCandidate> {
+        let mut v: Vec<CachedCandidate> = self
+            .entries
+            .iter()
+            .filter(|e| e.is_usable(now))
+            .copied()
+            .collect();
         v.sort_by(|a, b| a.rank(b, now));
         v.truncate(k);
         v
@@ -163,8 +184,8 @@ impl CandidateCache {
     /// if there is none. A failure backs the entry off for `backoff ×
     /// 2^(failures−1)`; `max_failures` in a row evict it, and so does a
     /// back-off too long for `Instant` to represent. A success clears
-    /// failures, refreshes it and updates its smoothed RTT (7/8 old + 1/8
-    /// new, as TCP does).
+    /// failures, refreshes it, takes it out of reserve and updates its
+    /// smoothed RTT (7/8 old + 1/8 new, as TCP does).
     pub(crate) fn feedback(
         &mut self,
         now: Instant,
@@ -173,17 +194,13 @@ impl CandidateCache {
         backoff: Duration,
         max_failures: u8,
     ) -> bool {
-        let k = self.key.of(address);
-        let Some(i) = self
-            .entries
-            .iter()
-            .position(|e| self.key.of(&e.candidate.address) == k)
-        else {
+        let Some(i) = self.position(address) else {
             return false;
         };
         let e = &mut self.entries[i];
         match feedback {
             Feedback::Worked { rtt } => {
+                e.reserve = false;
                 e.failures = 0;
                 e.retry_at = None;
                 e.refreshed = now;
@@ -208,21 +225,26 @@ impl CandidateCache {
         true
     }
 
-    /// Merges one candidate seen in a set at hop `hop`.
-    pub(crate) fn merge(&mut self, now: Instant, candidate: Candidate, hop: u8) -> Merged {
-        let k = self.key.of(&candidate.address);
-        if let Some(e) = self
-            .entries
-            .iter_mut()
-            .find(|e| self.key.of(&e.candidate.address) == k)
-        {
+    /// Merges one candidate seen in a set at hop `hop`, within its hop's
+    /// share or (`in_share` false) beyond it. A known entry is refreshed,
+    /// and leaves reserve once it comes within a share.
+    pub(crate) fn merge(
+        &mut self,
+        now: Instant,
+        candidate: Candidate,
+        hop: u8,
+        in_share: bool,
+    ) -> Inserted {
+        if let Some(i) = self.position(&candidate.address) {
+            let e = &mut self.entries[i];
             e.refreshed = now;
             e.sightings = e.sightings.saturating_add(1);
             e.hop = hop;
+            e.reserve &= !in_share;
             if e.candidate.address == candidate.address {
                 e.candidate = candidate;
             }
-            return Merged::Refreshed;
+            return Inserted::Known;
         }
         let new = CachedCandidate {
             candidate,
@@ -233,10 +255,11 @@ impl CandidateCache {
             srtt: None,
             failures: 0,
             retry_at: None,
+            reserve: !in_share,
         };
         if self.entries.len() < self.capacity {
             self.entries.push(new);
-            return Merged::New;
+            return Inserted::New;
         }
         let worst = self
             .entries
@@ -247,9 +270,9 @@ impl CandidateCache {
         match worst {
             Some(w) if new.rank(&self.entries[w], now) == Ordering::Less => {
                 self.entries[w] = new;
-                Merged::New
+                Inserted::New
             }
-            _ => Merged::NoRoom,
+            _ => Inserted::NoRoom,
         }
     }
 

@@ -1,0 +1,69 @@
+//! Which candidates a sending node wants (§4.1 step 1: the node "express[es]
+//! his demand"): services, and optionally one address family.
+
+use crate::candidate::{Candidate, Services};
+
+/// IP address family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum IpFamily {
+    /// IPv4.
+    V4,
+    /// IPv6.
+    V6,
+}
+
+/// Which candidates the sending node wants: the services they must offer
+/// and, optionally, one address family.
+///
+/// ```
+/// use stun_turn_discovery::{Candidate, Filter, IpFamily, Services, TransportAddress};
+/// let turn_v4 = Filter::services(Services::TURN).with_family(IpFamily::V4);
+/// let c = Candidate::peer(TransportAddress::udp("203.0.113.7:3478".parse().unwrap()), Services::BOTH);
+/// assert!(turn_v4.accepts(&c));
+/// assert!(!Filter::ANY.with_family(IpFamily::V6).accepts(&c));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Filter {
+    /// Services every candidate must offer ([`Services::NONE`]: any).
+    pub services: Services,
+    /// Address family every candidate must have (`None`: either).
+    pub family: Option<IpFamily>,
+}
+
+impl Filter {
+    /// Any candidate.
+    pub const ANY: Self = Self {
+        services: Services::NONE,
+        family: None,
+    };
+
+    /// Candidates offering all of `services`.
+    pub const fn services(services: Services) -> Self {
+        Self {
+            services,
+            family: None,
+        }
+    }
+
+    /// This filter restricted to `family`.
+    #[must_use]
+    pub const fn with_family(mut self, family: IpFamily) -> Self {
+        self.family = Some(family);
+        self
+    }
+
+    /// Whether `candidate` passes the filter. A candidate offering no
+    /// service at all never passes: it is not willing to serve (§2).
+    #[inline]
+    pub fn accepts(&self, candidate: &Candidate) -> bool {
+        !candidate.services.is_empty()
+            && candidate.services.contains(self.services)
+            && match self.family {
+                None => true,
+                Some(IpFamily::V4) => candidate.address.ip().is_ipv4(),
+                Some(IpFamily::V6) => candidate.address.ip().is_ipv6(),
+            }
+    }
+}

@@ -1,0 +1,257 @@
+//! The sending node (§4.1, §5.1, §6.1): builds the piggyback option for its
+//! outgoing requests and, when the response comes back, "MUST check the
+//! candidate set in the response and save the candidate set locally for
+//! later use". Non-NATed nodes may do the same (§3.3.2).
+//!
+//! The node judges every response by what it asked for: the N it sent (never
+//! the N the response claims), the hops that can have processed the
+//! request, and its own filter, address policy and per-hop share. What a
+//! hop sends beyond its share is kept as reserve, so an honest peer that
+//! fills the whole set as the draft allows loses nothing, while no single
+//! hop decides what [`SendingNode::best`] hands out first.
+
+mod cache;
+mod config;
+mod report;
+
+use std::time::Instant;
+
+use crate::admission::{check_stamps, Admission, Inserted, StampError, Verdict};
+use crate::candidate::TransportAddress;
+use crate::n::N;
+use crate::option::{MessageKind, PiggybackOption, RoutingMode};
+use crate::set::{CandidateSet, SetEntry};
+
+pub use cache::{CachedCandidate, Feedback};
+pub use config::NodeConfig;
+pub use report::{ResponseError, SaveReport};
+
+use cache::CandidateCache;
+
+/// The sending node's side: option building, response checking, the
+/// candidate cache and feedback.
+///
+/// ```
+/// use std::time::Instant;
+/// use stun_turn_discovery::*;
+///
+/// let mut node = SendingNode::new(NodeConfig::default());
+/// let now = Instant::now();
+/// assert_eq!(node.shortfall(now), 10);
+/// let option = node.recursive_option();
+/// // ... the request travels; intermediate peers fill the set; the
+/// // response echoes the option back ...
+/// let report = node.on_response(now, MessageKind::Join, &option)?;
+/// assert_eq!((report.offered, report.shortfall), (0, 10));
+/// # Ok::<(), stun_turn_discovery::node::ResponseError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct SendingNode {
+    config: NodeConfig,
+    cache: CandidateCache,
+}
+
+impl SendingNode {
+    /// A sending node with an empty cache.
+    pub fn new(config: NodeConfig) -> Self {
+        Self {
+            cache: CandidateCache::new(config.key(), config.cache_capacity()),
+            config,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &NodeConfig {
+        &self.config
+    }
+
+    /// How many more candidates this node wants at `now` (0: enough):
+    /// [`NodeConfig::wanted`] minus the usable cached candidates that are
+    /// not reserve.
+    pub fn shortfall(&self, now: Instant) -> u8 {
+        let counted = self.cache.counted(now).min(usize::from(u8::MAX)) as u8;
+        self.config.wanted().get().saturating_sub(counted)
+    }
+
+    /// The option for a recursive-mode request (§4.1 step 1, §5.1 step 1,
+    /// §6.1 step 1): N = the configured number wanted, with its filter and
+    /// key, and an empty set with room for N.
+    pub fn recursive_option(&self) -> PiggybackOption {
+        let c = &self.config;
+        PiggybackOption::recursive(Some(c.wanted()), c.filter(), c.key())
+    }
+
+    /// The option for an iterative-mode request to the intermediate peer at
+    /// position `hop` (1 = the first peer asked).
+    pub fn iterative_option(&self, hop: u8) -> PiggybackOption {
+        let c = &self.config;
+        PiggybackOption::iterative(Some(c.wanted()), c.filter(), c.key(), hop)
+    }
+
+    /// Checks and saves the set of a recursive-mode response, i.e. the
+    /// option the responder copied back. Hops 1 to `option.hop() − 1`
+    /// processed the request. K and the per-hop share are judged by the N
+    /// this node sent ([`NodeConfig::wanted`]); the N the response carries
+    /// is ignored, so an on-path peer that rewrites or clears it gains
+    /// nothing. A set refused whole leaves the cache as it was.
+    pub fn on_response(
+        &mut self,
+        now: Instant,
+        kind: MessageKind,
+        option: &PiggybackOption,
+    ) -> Result<SaveReport, ResponseError> {
+        if option.mode() != RoutingMode::Recursive {
+            return Err(ResponseError::WrongMode {
+                found: option.mode(),
+            });
+        }
+        // No hop processed it when hop is still 1: then no entry is valid.
+        let last = option.hop().saturating_sub(1);
+        self.save(now, kind, option.set(), 1, last)
+    }
+
+    /// Checks and saves the answer of the intermediate peer at position
+    /// `hop` to an iterative-mode request, judged like
+    /// [`on_response`](Self::on_response): K by the N this node sent, every
+    /// entry stamped `hop`.
+    pub fn on_answer(
+        &mut self,
+        now: Instant,
+        kind: MessageKind,
+        hop: u8,
+        answer: &CandidateSet,
+    ) -> Result<SaveReport, ResponseError> {
+        self.save(now, kind, answer, hop, hop)
+    }
+
+    /// Up to `k` usable candidates, best first: those within a share before
+    /// reserve ones, then fewer failures, worked, lower RTT, higher
+    /// priority, more sightings.
+    pub fn best(&self, now: Instant, k: usize) -> Vec<CachedCandidate> {
+        self.cache.best(now, k)
+    }
+
+    /// The cached candidate with the same key as `address`.
+    pub fn get(&self, address: &TransportAddress) -> Option<&CachedCandidate> {
+        self.cache.get(address)
+    }
+
+    /// Every cached candidate, in no particular order.
+    pub fn candidates(&self) -> impl ExactSizeIterator<Item = &CachedCandidate> + '_ {
+        self.cache.iter()
+    }
+
+    /// Number of cached candidates, reserve ones included.
+    pub fn len(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// Whether the cache is empty.
+    pub fn is_empty(&self) -> bool {
+        self.cache.is_empty()
+    }
+
+    /// Reports the outcome of using the candidate at `address`; returns
+    /// `false` if it is not cached. A success takes it out of reserve.
+    pub fn feedback(
+        &mut self,
+        now: Instant,
+        address: &TransportAddress,
+        feedback: Feedback,
+    ) -> bool {
+        self.cache.feedback(
+            now,
+            address,
+            feedback,
+            self.config.failure_backoff(),
+            self.config.max_failures(),
+        )
+    }
+
+    /// Removes the cached candidate with the same key as `address`.
+    pub fn forget(&mut self, address: &TransportAddress) -> Option<CachedCandidate> {
+        self.cache.remove(address)
+    }
+
+    /// Drops cached candidates neither seen again nor working within the
+    /// configured lifetime; returns how many went.
+    pub fn expire(&mut self, now: Instant) -> usize {
+        self.cache.expire(now, self.config.entry_lifetime())
+    }
+
+    fn save(
+        &mut self,
+        now: Instant,
+        kind: MessageKind,
+        set: &CandidateSet,
+        first: u8,
+        last: u8,
+    ) -> Result<SaveReport, ResponseError> {
+        let n: N = self.config.wanted();
+        let entries = set.entries();
+        // Structural checks first: a refused set changes nothing.
+        if entries.len() > n.len() {
+            return Err(ResponseError::TooMany {
+                k: entries.len(),
+                n,
+            });
+        }
+        check_stamps(entries, first, last).map_err(|e| match e {
+            StampError::OutOfRange { index, hop } => ResponseError::HopOutOfRange {
+                index,
+                hop,
+                first,
+                last,
+            },
+            StampError::Order { index } => ResponseError::HopOrder { index },
+        })?;
+
+        let c = &self.config;
+        let mut admission =
+            Admission::new(c.filter(), Some(c.address_policy()), c.per_hop_share(), n);
+        let mut report = SaveReport {
+            kind,
+            offered: entries.len() as u8,
+            saved: 0,
+            reserved: 0,
+            refreshed: 0,
+            filtered: 0,
+            refused: 0,
+            no_room: 0,
+            usable: 0,
+            shortfall: 0,
+        };
+        for &SetEntry { candidate, hop } in entries {
+            let cache = &mut self.cache;
+            let verdict = admission.admit(&candidate, hop, |in_share| {
+                cache.merge(now, candidate, hop, in_share)
+            });
+            match verdict {
+                Verdict::Filtered => report.filtered += 1,
+                Verdict::Refused(class) => {
+                    tracing::debug!(address = %candidate.address, %class, "candidate refused by the address policy");
+                    report.refused += 1;
+                }
+                Verdict::Admitted { in_share, inserted } => match inserted {
+                    Inserted::New if in_share => report.saved += 1,
+                    Inserted::New => report.reserved += 1,
+                    Inserted::Known | Inserted::Duplicate => report.refreshed += 1,
+                    Inserted::NoRoom => report.no_room += 1,
+                },
+            }
+        }
+        report.usable = self.cache.counted(now).min(usize::from(u8::MAX)) as u8;
+        report.shortfall = self.shortfall(now);
+        tracing::debug!(
+            ?kind,
+            k = report.offered,
+            saved = report.saved,
+            reserved = report.reserved,
+            refreshed = report.refreshed,
+            dropped = report.filtered + report.refused + report.no_room,
+            shortfall = report.shortfall,
+            "candidate set saved (§4.1 step 2)"
+        );
+        Ok(report)
+    }
+}

@@ -1,0 +1,146 @@
+//! §4.2 steps 3–7, once, for every place an intermediate peer puts
+//! candidates: the set carried in a decoded option, an iterative answer, or
+//! an encoded option appended in place. Each candidate goes through the
+//! crate's one admission check ([`Admission`]).
+
+use core::ops::ControlFlow;
+use std::time::Instant;
+
+use rand::Rng;
+
+use crate::admission::{Admission, Inserted, Verdict};
+use crate::candidate::Candidate;
+use crate::filter::Filter;
+use crate::n::N;
+use crate::option::{MessageKind, RoutingMode};
+use crate::set::CandidateSet;
+
+use super::config::PeerConfig;
+use super::report::{HopReport, Stop};
+use super::table::{expiry_cutoff, CandidateTable};
+
+/// Where an intermediate peer puts the candidates it adds: K, and the
+/// step-5 comparison with the step-6 append.
+pub(crate) trait Sink {
+    /// K.
+    fn len(&self) -> usize;
+    /// Adds `candidate` (the table's copy) at `hop` with `priority`, unless
+    /// its key is present or there is no room; returns whether it was added.
+    fn add(&mut self, candidate: &Candidate, priority: u16, hop: u8) -> bool;
+}
+
+impl Sink for CandidateSet {
+    fn len(&self) -> usize {
+        Self::len(self)
+    }
+
+    #[inline]
+    fn add(&mut self, candidate: &Candidate, priority: u16, hop: u8) -> bool {
+        self.add_from_table(candidate, priority, hop)
+    }
+}
+
+/// What the request asks of this hop.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Request {
+    pub(crate) kind: MessageKind,
+    pub(crate) mode: RoutingMode,
+    pub(crate) n: N,
+    pub(crate) filter: Filter,
+    pub(crate) hop: u8,
+}
+
+/// §4.2 steps 3–7 into `sink`.
+pub(crate) fn fill<R: Rng + ?Sized, K: Sink + ?Sized>(
+    config: &PeerConfig,
+    table: &CandidateTable,
+    now: Instant,
+    req: Request,
+    sink: &mut K,
+    rng: &mut R,
+) -> HopReport {
+    let n = req.n;
+    let k_before = sink.len().min(usize::from(u8::MAX)) as u8;
+    let mut report = HopReport {
+        kind: req.kind,
+        mode: req.mode,
+        n,
+        k_before,
+        k_after: k_before,
+        hop: req.hop,
+        stop: Stop::AlreadyFull,
+    };
+    // Step 3.
+    if k_before >= n.get() {
+        trace_report(&report);
+        return report;
+    }
+    // The table applied the address policy when each entry went in.
+    let mut admission = Admission::new(req.filter, None, config.per_hop_share(), n);
+    let cutoff = expiry_cutoff(now, table.config().entry_lifetime());
+    let want = admission.cap().min(n.get() - k_before);
+    let trace_each = tracing::enabled!(tracing::Level::TRACE);
+    let hop = req.hop;
+    let mut added = 0u8;
+    let mut stop = Stop::TableExhausted;
+    // Step 4: fetch by the policy's criteria.
+    config
+        .selection()
+        .propose(table, usize::from(want), rng, |entry| {
+            if entry.is_expired_at(cutoff) {
+                return ControlFlow::Continue(());
+            }
+            let candidate = entry.candidate();
+            // Step 5: compare before adding; step 6: K = K + 1.
+            let verdict = admission.admit(candidate, hop, |in_share| {
+                if !in_share {
+                    // Not reached: the walk stops when the hop is full.
+                    Inserted::NoRoom
+                } else if sink.add(candidate, entry.priority(), hop) {
+                    Inserted::New
+                } else {
+                    Inserted::Duplicate
+                }
+            });
+            if !matches!(
+                verdict,
+                Verdict::Admitted {
+                    inserted: Inserted::New,
+                    ..
+                }
+            ) {
+                return ControlFlow::Continue(());
+            }
+            added += 1;
+            if trace_each {
+                tracing::trace!(address = %candidate.address, hop, "candidate added");
+            }
+            // Step 7, and the per-hop share.
+            if sink.len() >= n.len() {
+                stop = Stop::ReachedN;
+                ControlFlow::Break(())
+            } else if admission.hop_full() {
+                stop = Stop::HopCap;
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        });
+    report.k_after = k_before.saturating_add(added);
+    report.stop = stop;
+    trace_report(&report);
+    report
+}
+
+fn trace_report(r: &HopReport) {
+    tracing::debug!(
+        kind = ?r.kind,
+        mode = ?r.mode,
+        n = r.n.get(),
+        k_before = r.k_before,
+        k_after = r.k_after,
+        hop = r.hop,
+        stop = ?r.stop,
+        "piggyback request processed (§4.2)"
+    );
+}

@@ -1,0 +1,179 @@
+//! The intermediate peer (§4.2, §5.2, §6.2): "all peers on the path from
+//! the sending node to the message destination, including the peer which is
+//! the message destination" (§2). The host calls
+//! [`IntermediatePeer::on_request`] (or, on the encoded option,
+//! [`IntermediatePeer::on_encoded_request`]) for every request it processes
+//! that carries the piggyback option, and [`IntermediatePeer::on_response`]
+//! for every response; each is a pure function of its arguments and the
+//! peer's candidate table.
+
+mod config;
+mod encoded;
+mod fill;
+mod report;
+mod selection;
+mod table;
+mod table_config;
+mod weights;
+
+use std::time::Instant;
+
+use bytes::BytesMut;
+use rand::Rng;
+
+use crate::option::{MessageKind, PiggybackOption, RoutingMode};
+use crate::set::CandidateSet;
+use crate::wire::{WireConfig, WireError};
+
+pub use config::PeerConfig;
+pub use report::{HopReport, Outcome, Stop};
+pub use selection::SelectionPolicy;
+pub use table::{CandidateTable, SyncReport, TableEntry, TableError, Upserted};
+pub use table_config::{SourcePriorities, TableConfig};
+
+use fill::{fill, Request};
+
+/// An intermediate peer: its configuration and candidate table.
+///
+/// ```
+/// use std::time::Instant;
+/// use rand::SeedableRng;
+/// use stun_turn_discovery::*;
+///
+/// let config = PeerConfig::default().with_address_policy(AddressPolicy::default().allow_documentation(true));
+/// let mut peer = IntermediatePeer::new(config);
+/// let now = Instant::now();
+/// let _ = peer.table_mut().sync_source(now, Source::RoutingTable, (1..=8).map(|i| {
+///     Candidate::peer(TransportAddress::udp(format!("192.0.2.{i}:3478").parse().unwrap()), Services::BOTH)
+/// }));
+///
+/// let mut option = PiggybackOption::recursive(Some(N::DEFAULT), Filter::ANY, UniquenessKey::Ip);
+/// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+/// let Outcome::Filled(report) = peer.on_request(now, MessageKind::Join, &mut option, &mut rng) else {
+///     unreachable!("a recursive option is filled in place")
+/// };
+/// // The default per-hop share lets one peer add half of N.
+/// assert_eq!((report.k_before, report.k_after), (0, 5));
+/// assert_eq!(option.set().len(), 5);
+/// ```
+#[derive(Debug, Clone)]
+pub struct IntermediatePeer {
+    config: PeerConfig,
+    table: CandidateTable,
+}
+
+impl IntermediatePeer {
+    /// A peer with an empty candidate table.
+    pub fn new(config: PeerConfig) -> Self {
+        Self {
+            table: CandidateTable::new(config.table()),
+            config,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &PeerConfig {
+        &self.config
+    }
+
+    /// The candidate table.
+    pub fn table(&self) -> &CandidateTable {
+        &self.table
+    }
+
+    /// The candidate table, for the host to keep in sync with its routing
+    /// state, itself and its clients (§3.3.1).
+    pub fn table_mut(&mut self) -> &mut CandidateTable {
+        &mut self.table
+    }
+
+    /// Processes a request that carries the piggyback option (§4.2 steps
+    /// 2–7).
+    ///
+    /// In recursive mode the set carried in `option` is filled in place and
+    /// the option's hop position advances; filling a set whose capacity
+    /// covers N does not allocate. In iterative mode the returned answer
+    /// goes in the immediate response.
+    pub fn on_request<R: Rng + ?Sized>(
+        &self,
+        now: Instant,
+        kind: MessageKind,
+        option: &mut PiggybackOption,
+        rng: &mut R,
+    ) -> Outcome {
+        let mut req = Request {
+            kind,
+            mode: option.mode(),
+            n: self.config.effective_n(option.n()),
+            filter: option.filter(),
+            hop: option.hop(),
+        };
+        match req.mode {
+            RoutingMode::Recursive => {
+                let (set, hop) = option.parts_mut();
+                req.hop = *hop;
+                let report = fill(&self.config, &self.table, now, req, set, rng);
+                *hop = hop.saturating_add(1);
+                Outcome::Filled(report)
+            }
+            RoutingMode::Iterative => {
+                let mut answer = CandidateSet::with_capacity(option.key(), req.n);
+                let report = fill(&self.config, &self.table, now, req, &mut answer, rng);
+                Outcome::Answer(answer, report)
+            }
+        }
+    }
+
+    /// [`on_request`](Self::on_request) on a recursive-mode option that is
+    /// still encoded: `option` holds one whole ForwardingOption
+    /// ([`wire::encode_option`](crate::wire::encode_option)). The entries
+    /// already there are read for their keys but not rewritten; new entries
+    /// go at the end, and the K, hop and length fields are patched. The
+    /// same seed gives the same bytes as decode, `on_request`, encode.
+    ///
+    /// The option grew by its new length minus its old one, which the host
+    /// adds to its message's length fields. No heap allocation when
+    /// `option` has spare capacity for the entries added. On error nothing
+    /// was written.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use bytes::BytesMut;
+    /// use rand::SeedableRng;
+    /// use stun_turn_discovery::wire::{self, Direction, WireConfig};
+    /// use stun_turn_discovery::*;
+    ///
+    /// let mut peer = IntermediatePeer::new(PeerConfig::default().with_address_policy(AddressPolicy::permissive()));
+    /// let now = Instant::now();
+    /// let c = Candidate::peer(TransportAddress::udp("192.0.2.1:6084".parse().unwrap()), Services::STUN);
+    /// let _ = peer.table_mut().upsert(now, Source::RoutingTable, c)?;
+    ///
+    /// let option = PiggybackOption::recursive(Some(N::DEFAULT), Filter::ANY, UniquenessKey::Ip);
+    /// let mut buf = BytesMut::with_capacity(256);
+    /// wire::encode_option(&option, Direction::Request, &WireConfig::default(), &mut buf)?;
+    /// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+    /// let report = peer.on_encoded_request(now, MessageKind::Join, &mut buf, &WireConfig::default(), &mut rng)?;
+    /// assert_eq!(report.added(), 1);
+    /// let decoded = wire::decode_option(&mut &buf[..], &WireConfig::default())?;
+    /// assert_eq!(decoded.set().entries()[0].candidate.address, c.address);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn on_encoded_request<R: Rng + ?Sized>(
+        &self,
+        now: Instant,
+        kind: MessageKind,
+        option: &mut BytesMut,
+        wire_config: &WireConfig,
+        rng: &mut R,
+    ) -> Result<HopReport, WireError> {
+        encoded::on_encoded_request(self, now, kind, option, wire_config, rng)
+    }
+
+    /// Processes a response (§4.2 step 1: "If the message is a response,
+    /// intermediate peers don't do additional processing beyond
+    /// forwarding"): the host forwards it untouched, option included. This
+    /// call only records the event in the trace.
+    pub fn on_response(&self, kind: MessageKind) {
+        tracing::debug!(?kind, "piggyback response: forward unchanged (§4.2 step 1)");
+    }
+}

@@ -1,0 +1,98 @@
+//! What an intermediate peer reports about one request (§4.2 steps 3 and
+//! 7 say why it stops), and what the host does next.
+
+use core::fmt;
+
+use crate::n::N;
+use crate::option::{MessageKind, RoutingMode};
+use crate::set::CandidateSet;
+use crate::wire::AnswerInfo;
+
+/// Why an intermediate peer stopped adding candidates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub enum Stop {
+    /// §4.2 step 3: "If the number K in STUN/TURN candidate set equals or
+    /// exceeds N, peers don't do anything".
+    AlreadyFull,
+    /// §4.2 step 7: "K equals N".
+    ReachedN,
+    /// §4.2 step 7: "all server candidates in the candidate table has been
+    /// examined".
+    TableExhausted,
+    /// This hop added its per-hop share of N (SECURITY.md).
+    HopCap,
+}
+
+/// What one intermediate peer did to a set. Made only by the crate, so K
+/// after is never below K before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
+pub struct HopReport {
+    /// The request's kind.
+    pub kind: MessageKind,
+    /// The option's routing mode.
+    pub mode: RoutingMode,
+    /// N this peer worked to (§4.2 step 2): the request's, else its
+    /// default, never above its N cap.
+    pub n: N,
+    /// K before this peer.
+    pub k_before: u8,
+    /// K after this peer.
+    pub k_after: u8,
+    /// This peer's hop position, stamped on what it added.
+    pub hop: u8,
+    /// Why it stopped.
+    pub stop: Stop,
+}
+
+impl HopReport {
+    /// Candidates this peer added (§4.2 step 6: K = K + 1 for each).
+    pub fn added(&self) -> u8 {
+        self.k_after.saturating_sub(self.k_before)
+    }
+
+    /// What an iterative-mode answer says besides its set: this peer's hop
+    /// and the N it worked to, for [`wire::encode_answer`](crate::wire::encode_answer).
+    pub fn answer_info(&self) -> AnswerInfo {
+        AnswerInfo {
+            hop: self.hop,
+            n: self.n,
+        }
+    }
+}
+
+impl fmt::Display for HopReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "hop {}: K {} -> {} of N = {} ({:?})",
+            self.hop, self.k_before, self.k_after, self.n, self.stop
+        )
+    }
+}
+
+/// What the host does with a request after
+/// [`IntermediatePeer::on_request`](super::IntermediatePeer::on_request).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use = "in iterative mode the answer must go into the response"]
+pub enum Outcome {
+    /// Recursive mode: the set in the request was filled in place; forward
+    /// the request as usual.
+    Filled(HopReport),
+    /// Iterative mode: put this set in the immediate response (§3.3.2 step
+    /// 2: "candidate set will be returned to the sending node in response
+    /// immediately").
+    Answer(CandidateSet, HopReport),
+}
+
+impl Outcome {
+    /// The hop report.
+    pub fn report(&self) -> &HopReport {
+        match self {
+            Self::Filled(r) | Self::Answer(_, r) => r,
+        }
+    }
+}
