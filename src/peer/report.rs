@@ -25,10 +25,11 @@ pub enum Stop {
     HopCap,
 }
 
-/// What one intermediate peer did to a set. Made only by the crate, so K
-/// after is never below K before.
+/// What one intermediate peer did to a set. Reports the crate makes never
+/// have K after below K before; one read back with serde may, and
+/// [`added`](Self::added) then says 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct HopReport {
     /// The request's kind.

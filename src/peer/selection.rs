@@ -138,23 +138,12 @@ pub(crate) fn below<R: Rng + ?Sized>(rng: &mut R, n: u64) -> u64 {
     ((u128::from(rng.next_u64()) * u128::from(n)) >> 64) as u64
 }
 
-/// Binary GCD (Stein): shifts and subtractions, no division.
+/// Greatest common divisor (Euclid).
 fn gcd(mut a: u64, mut b: u64) -> u64 {
-    if a == 0 || b == 0 {
-        return a | b;
+    while b != 0 {
+        (a, b) = (b, a % b);
     }
-    let shift = (a | b).trailing_zeros();
-    a >>= a.trailing_zeros();
-    loop {
-        b >>= b.trailing_zeros();
-        if a > b {
-            core::mem::swap(&mut a, &mut b);
-        }
-        b -= a;
-        if b == 0 {
-            return a << shift;
-        }
-    }
+    a
 }
 
 #[cfg(test)]
