@@ -7,6 +7,7 @@
 
 use thiserror::Error;
 
+pub use crate::advert::AdvertError;
 pub use crate::config_error::ConfigError;
 pub use crate::n::InvalidN;
 pub use crate::node::ResponseError;
@@ -54,6 +55,9 @@ pub enum Error {
     /// A wire-format fault.
     #[error(transparent)]
     Wire(#[from] WireError),
+    /// An advertisement that cannot be made.
+    #[error(transparent)]
+    Advert(#[from] AdvertError),
     /// A node id too long.
     #[error(transparent)]
     NodeId(#[from] NodeIdTooLong),

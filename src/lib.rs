@@ -118,6 +118,7 @@
 
 mod address_policy;
 mod admission;
+mod advert;
 mod candidate;
 mod config_error;
 pub mod error;
@@ -134,6 +135,7 @@ mod share;
 pub mod wire;
 
 pub use address_policy::{AddressClass, AddressPolicy};
+pub use advert::Advertisement;
 pub use candidate::{
     Candidate, PerformanceHints, Role, Services, Source, Transport, TransportAddress,
 };

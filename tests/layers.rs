@@ -10,7 +10,7 @@ use std::path::Path;
 /// The layer of each top-level module of `src/`.
 fn layer(module: &str) -> Option<u8> {
     Some(match module {
-        "candidate" | "node_id" | "address_policy" | "nat" => 0,
+        "candidate" | "node_id" | "address_policy" | "nat" | "advert" => 0,
         "n" | "share" | "key" | "filter" | "option" | "set" | "admission" | "config_error" => 1,
         "wire" => 2,
         "peer" | "node" => 3,

@@ -2,8 +2,11 @@
 //! mode reads the option through the codec's [`OptionView`], adds its
 //! candidates at the end of the bytes, and patches K, the hop position and
 //! the option's length, without decoding and re-encoding what earlier hops
-//! wrote.
+//! wrote. Inside a whole RELOAD message the new entries are written at the
+//! end of the buffer and rotated into place behind the option, so nothing
+//! allocates when the buffer has room.
 
+use core::ops::Range;
 use std::time::Instant;
 
 use bytes::BytesMut;
@@ -31,8 +34,54 @@ pub(crate) fn on_encoded_request<R: Rng + ?Sized>(
     wire_config: &WireConfig,
     rng: &mut R,
 ) -> Result<HopReport, WireError> {
+    let whole = 0..option.len();
+    append(peer, now, kind, option, whole, wire_config, rng).map(|(report, _)| report)
+}
+
+/// [`IntermediatePeer::on_reload_request`].
+pub(crate) fn on_reload_request<R: Rng + ?Sized>(
+    peer: &IntermediatePeer,
+    now: Instant,
+    kind: MessageKind,
+    message: &mut BytesMut,
+    wire_config: &WireConfig,
+    rng: &mut R,
+) -> Result<Option<HopReport>, WireError> {
+    let Some(range) = wire::find_option(message, wire_config)? else {
+        return Ok(None);
+    };
+    // The option's own bytes before the append, to undo it if the
+    // message's length fields cannot take the growth.
+    let mut saved = [0u8; OPTION_HEAD];
+    saved.copy_from_slice(&message[range.start..range.start + OPTION_HEAD]);
+    let (report, grown) = append(peer, now, kind, message, range.clone(), wire_config, rng)?;
+    if let Err(e) = wire::grow_lengths(message, grown) {
+        message[range.end..].rotate_left(grown);
+        message.truncate(message.len() - grown);
+        message[range.start..range.start + OPTION_HEAD].copy_from_slice(&saved);
+        return Err(e);
+    }
+    Ok(Some(report))
+}
+
+/// ForwardingOption header and value header: every byte the append patches
+/// lies in these.
+const OPTION_HEAD: usize = 10;
+
+/// Appends to the option at `range` of `buf`: checks it, fills, writes the
+/// new entries behind it and patches its K, hop and length. Returns the
+/// report and how many bytes the option grew.
+fn append<R: Rng + ?Sized>(
+    peer: &IntermediatePeer,
+    now: Instant,
+    kind: MessageKind,
+    buf: &mut BytesMut,
+    range: Range<usize>,
+    wire_config: &WireConfig,
+    rng: &mut R,
+) -> Result<(HopReport, usize), WireError> {
     // Check the whole option first: nothing is written unless it is sound.
-    let view = OptionView::new_checked(&option[..], wire_config)?;
+    let view = OptionView::new_checked(&buf[range.clone()], wire_config)?;
     if view.mode() != RoutingMode::Recursive {
         return Err(WireError::WrongMode {
             expected: "recursive option",
@@ -57,20 +106,24 @@ pub(crate) fn on_encoded_request<R: Rng + ?Sized>(
         hop: view.hop(),
     };
     let k = usize::from(view.k());
+    let old_len = buf.len();
     let mut sink = AppendSink {
         key,
         keys,
         known,
         k,
-        buf: option,
+        buf,
     };
     let report = fill(peer.config(), peer.table(), now, req, &mut sink, rng);
     let k = sink.k as u8;
-    let mut view = OptionView::new_unchecked(&mut option[..]);
+    let grown = buf.len() - old_len;
+    // New entries sit at the end of the buffer; move them behind the option.
+    buf[range.end..].rotate_right(grown);
+    let mut view = OptionView::new_unchecked(&mut buf[range.start..range.end + grown]);
     view.set_k(k);
     view.set_hop(req.hop.saturating_add(1));
     view.fit_length();
-    Ok(report)
+    Ok((report, grown))
 }
 
 /// The encoded option as a [`Sink`]: keys of the entries present, new

@@ -169,6 +169,29 @@ impl IntermediatePeer {
         encoded::on_encoded_request(self, now, kind, option, wire_config, rng)
     }
 
+    /// [`on_encoded_request`](Self::on_encoded_request) on the option inside
+    /// `message`, one whole RELOAD message (RFC 6940 §6.3.2) as received: the
+    /// option is found in the ForwardingHeader's options list
+    /// ([`wire::find_option`](crate::wire::find_option)), the new entries go
+    /// in behind it, and the option length, the options-list length and the
+    /// message length are patched. `Ok(None)`: the message carries no
+    /// piggyback option. No heap allocation when `message` has spare
+    /// capacity for the entries added; on error nothing was changed.
+    ///
+    /// An iterative-mode option is not appended to (`WireError::WrongMode`):
+    /// decode it (`wire::decode_option` on the range `find_option` gives)
+    /// and answer with [`on_request`](Self::on_request).
+    pub fn on_reload_request<R: Rng + ?Sized>(
+        &self,
+        now: Instant,
+        kind: MessageKind,
+        message: &mut BytesMut,
+        wire_config: &WireConfig,
+        rng: &mut R,
+    ) -> Result<Option<HopReport>, WireError> {
+        encoded::on_reload_request(self, now, kind, message, wire_config, rng)
+    }
+
     /// Processes a response (§4.2 step 1: "If the message is a response,
     /// intermediate peers don't do additional processing beyond
     /// forwarding"): the host forwards it untouched, option included. This

@@ -15,7 +15,9 @@ use std::time::Instant;
 use thiserror::Error;
 
 use crate::address_policy::AddressClass;
+use crate::advert::Advertisement;
 use crate::candidate::{Candidate, Source, TransportAddress};
+use crate::node_id::NodeId;
 
 use super::table_config::TableConfig;
 use super::weights::Weights;
@@ -144,6 +146,13 @@ impl TableEntry {
             .cmp(&self.candidate.hints.score())
             .then_with(|| self.by_priority(other))
     }
+}
+
+/// Records a refused candidate and says so at `warn`: a host that drops
+/// the report still sees why a peer is missing from its table.
+fn refuse(report: &mut SyncReport, source: Source, e: TableError) {
+    tracing::warn!(?source, error = %e, "candidate refused by the candidate table");
+    report.refused.push(e);
 }
 
 /// The latest refresh time that counts as expired at `now`: `now −
@@ -339,7 +348,7 @@ impl CandidateTable {
                 Ok(Upserted::Added) => report.added += 1,
                 Ok(Upserted::Updated) => report.updated += 1,
                 Err(TableError::NotWilling { .. }) => report.not_willing += 1,
-                Err(e) => report.refused.push(e),
+                Err(e) => refuse(&mut report, source, e),
             }
         }
         let generation = self.generation;
@@ -352,6 +361,85 @@ impl CandidateTable {
             }
         }
         report
+    }
+
+    /// Ingests what one peer or client of `source` advertised (§3.3.1 item
+    /// 1: "Each peer could indicate to other peers whether it is willing to
+    /// be a STUN/TURN server"): its servers go in or are refreshed, tagged
+    /// with `advertiser`, and any server it advertised before but not now
+    /// loses `source`. An advertisement that is not willing withdraws them
+    /// all. Call it on every advertisement received (JOIN, routing
+    /// maintenance, Attach), and [`Self::advertiser_left`] when the
+    /// advertiser leaves `source`.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use stun_turn_discovery::*;
+    /// let mut table = CandidateTable::new(peer::TableConfig::default());
+    /// let now = Instant::now();
+    /// let id = NodeId::new(&[7; 16])?;
+    /// let server = Candidate::peer(TransportAddress::udp("203.0.113.9:3478".parse().unwrap()), Services::BOTH);
+    /// let _ = table.advertised(now, Source::RoutingTable, id, &Advertisement::new([server])?);
+    /// assert!(table.is_empty(), "documentation addresses are refused by default");
+    /// let server = Candidate::peer(TransportAddress::udp("11.0.0.9:3478".parse().unwrap()), Services::BOTH);
+    /// let report = table.advertised(now, Source::RoutingTable, id, &Advertisement::new([server])?);
+    /// assert_eq!((report.added, table.len()), (1, 1));
+    /// let report = table.advertised(now, Source::RoutingTable, id, &Advertisement::not_willing());
+    /// assert_eq!((report.removed, table.len()), (1, 0));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn advertised(
+        &mut self,
+        now: Instant,
+        source: Source,
+        advertiser: NodeId,
+        advert: &Advertisement,
+    ) -> SyncReport {
+        let mut report = SyncReport::default();
+        for server in advert.servers() {
+            match self.upsert(now, source, server.with_node_id(advertiser)) {
+                Ok(Upserted::Added) => report.added += 1,
+                Ok(Upserted::Updated) => report.updated += 1,
+                Err(TableError::NotWilling { .. }) => report.not_willing += 1,
+                Err(e) => refuse(&mut report, source, e),
+            }
+        }
+        report.removed = self.drop_advertiser(source, &advertiser, |address| {
+            advert.servers().iter().any(|s| s.address == *address)
+        });
+        report
+    }
+
+    /// The advertiser left `source` (its routing entry, neighbor slot or
+    /// client association is gone): its servers lose `source`, and go when
+    /// no source is left (§3.3.1: only peers in the routing state count).
+    /// Returns how many entries went.
+    pub fn advertiser_left(&mut self, source: Source, advertiser: &NodeId) -> u32 {
+        self.drop_advertiser(source, advertiser, |_| false)
+    }
+
+    /// Drops `source` from the entries `advertiser` put there, except those
+    /// `keep` says; returns how many entries went.
+    fn drop_advertiser(
+        &mut self,
+        source: Source,
+        advertiser: &NodeId,
+        keep: impl Fn(&TransportAddress) -> bool,
+    ) -> u32 {
+        let mut removed = 0;
+        let mut i = self.entries.len();
+        while i > 0 {
+            i -= 1;
+            let e = &self.entries[i];
+            if e.has_source(source)
+                && e.candidate.node_id.as_ref() == Some(advertiser)
+                && !keep(&e.candidate.address)
+                && self.drop_source(i, source)
+            {
+                removed += 1;
+            }
+        }
+        removed
     }
 
     /// Sets the local peer's own entries (§3.3.1 item 2: "If it is, it

@@ -97,6 +97,23 @@ pub enum WireError {
     /// A node id longer than [`NodeId::MAX_LEN`](crate::NodeId::MAX_LEN).
     #[error("node id of {0} bytes is too long")]
     NodeIdTooLong(u8),
+    /// A message that does not start with RELOAD's token 0xd2454c4f.
+    #[error("not a RELOAD message (no relo_token)")]
+    NotReload,
+    /// A RELOAD message whose length field is not the bytes given.
+    #[error("RELOAD message length field says {declared} bytes, {actual} given")]
+    MessageLength {
+        /// The length field.
+        declared: u32,
+        /// The bytes given.
+        actual: usize,
+    },
+    /// Appending would overflow a length field of `what`.
+    #[error("the {what} would grow past what its length field can hold")]
+    TooLong {
+        /// What would overflow.
+        what: &'static str,
+    },
     /// The caller's buffer has no room for the encoding.
     #[error("buffer has room for {available} bytes, {needed} needed")]
     BufferTooSmall {
@@ -105,6 +122,10 @@ pub enum WireError {
         /// Bytes available.
         available: usize,
     },
+    /// The decoded advertisement breaks an invariant of
+    /// [`Advertisement`](crate::Advertisement).
+    #[error(transparent)]
+    Advert(#[from] crate::advert::AdvertError),
     /// The decoded option breaks an invariant of
     /// [`PiggybackOption`](crate::option::PiggybackOption).
     #[error(transparent)]

@@ -22,6 +22,23 @@ pub(crate) mod fwd {
     pub(crate) const HEADER_LEN: usize = 4;
 }
 
+/// RFC 6940 §6.3.2 ForwardingHeader: `relo_token u32` at 0, `overlay u32`,
+/// `configuration_sequence u16`, `version u8`, `ttl u8`, `fragment u32`,
+/// `length u32` at 16, `transaction_id u64`, `max_response_length u32`,
+/// `via_list_length u16` at 32, `destination_list_length u16` at 34,
+/// `options_length u16` at 36; then the via list, the destination list and
+/// the options.
+pub(crate) mod reload {
+    use core::ops::Range;
+    pub(crate) const TOKEN: Range<usize> = 0..4;
+    pub(crate) const RELO_TOKEN: u32 = 0xd245_4c4f;
+    pub(crate) const LENGTH: Range<usize> = 16..20;
+    pub(crate) const VIA_LIST_LENGTH: Range<usize> = 32..34;
+    pub(crate) const DESTINATION_LIST_LENGTH: Range<usize> = 34..36;
+    pub(crate) const OPTIONS_LENGTH: Range<usize> = 36..38;
+    pub(crate) const HEADER_LEN: usize = 38;
+}
+
 /// MessageExtension header: `type u16, critical u8, length u32`.
 pub(crate) mod ext {
     pub(crate) const HEADER_LEN: usize = 7;
@@ -56,6 +73,15 @@ pub(crate) mod value {
     pub(crate) const FAMILY_ANY: u8 = 0;
     pub(crate) const FAMILY_V4: u8 = 1;
     pub(crate) const FAMILY_V6: u8 = 2;
+}
+
+/// The advertisement's value: `format` at 0, `flags` at 1, `count` at 2,
+/// servers from 3 in the entry layout.
+pub(crate) mod advert {
+    /// Format byte: high nibble 1 (advertisement), low nibble version 1. A
+    /// candidate-set value starts with its version, 1 (high nibble 0).
+    pub(crate) const FORMAT: u8 = 0x11;
+    pub(crate) const HEADER_LEN: usize = 3;
 }
 
 /// One entry: `length u8`, then these fields.

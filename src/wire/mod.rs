@@ -36,17 +36,22 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod advert;
 mod entry;
 mod error;
 mod field;
 mod reader;
+mod reload;
 mod value;
 mod view;
 
 use bytes::{Buf, BufMut, BytesMut};
 
+pub use advert::{advert_len, decode_advert, encode_advert};
 pub use error::WireError;
 pub use field::fwd_flags;
+pub use reload::find_option;
+pub(crate) use reload::grow_lengths;
 pub use view::OptionView;
 
 use crate::filter::Filter;
