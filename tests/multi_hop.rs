@@ -22,10 +22,11 @@ use std::time::{Duration, Instant};
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use stun_turn_discovery::peer::{HopReport, Stop};
 use stun_turn_discovery::{
-    AddressPolicy, Candidate, CandidateSet, Config, Feedback, HopReport, IntermediatePeer,
-    MessageKind, NatStatus, Outcome, PiggybackOption, ResponseAction, SelectionPolicy, SendingNode,
-    Services, Source, Stop, Transport, TransportAddress,
+    AddressPolicy, Candidate, CandidateSet, Feedback, IntermediatePeer, MessageKind, NatStatus,
+    NodeConfig, Outcome, PeerConfig, PiggybackOption, SelectionPolicy, SendingNode, Services,
+    Source, Transport, TransportAddress, N,
 };
 
 const SEED: u64 = 0x5eed_2007;
@@ -49,14 +50,14 @@ fn lab_policy() -> AddressPolicy {
     AddressPolicy::default().allow_documentation(true)
 }
 
-fn peer_config() -> Config {
-    Config::default()
+fn peer_config() -> PeerConfig {
+    PeerConfig::default()
         .with_selection(SelectionPolicy::ByPriority)
         .with_address_policy(lab_policy())
 }
 
-fn node_config() -> Config {
-    Config::default().with_address_policy(lab_policy())
+fn node_config() -> NodeConfig {
+    NodeConfig::default().with_address_policy(lab_policy())
 }
 
 /// Times of the scenario: tables are learned at `learned`, requests are
@@ -78,7 +79,7 @@ impl Clock {
     }
 }
 
-fn peer_with(config: Config, at: Instant, candidates: &[Candidate]) -> IntermediatePeer {
+fn peer_with(config: PeerConfig, at: Instant, candidates: &[Candidate]) -> IntermediatePeer {
     let mut peer = IntermediatePeer::new(config);
     let report = peer
         .table_mut()
@@ -170,7 +171,9 @@ fn nated_node() -> SendingNode {
 }
 
 /// Sends `option` through `path` (recursive mode) and back; returns each
-/// hop's report.
+/// hop's report. On the way back each peer forwards the response unchanged
+/// (§4.2 step 1): `on_response` sees only the message kind, so it cannot
+/// touch the option.
 fn recursive_round_trip(
     path: &[IntermediatePeer],
     kind: MessageKind,
@@ -186,12 +189,7 @@ fn recursive_round_trip(
         })
         .collect();
     for peer in path.iter().rev() {
-        let before = option.clone();
-        assert_eq!(
-            peer.on_response(kind, option),
-            ResponseAction::ForwardUnchanged
-        );
-        assert_eq!(*option, before);
+        peer.on_response(kind);
     }
     reports
 }
@@ -212,8 +210,7 @@ fn ips(set: &CandidateSet) -> Vec<(String, u8)> {
 /// Cached candidates as (address, hop), sorted by address.
 fn cached(node: &SendingNode) -> Vec<(String, u8)> {
     let mut v: Vec<(String, u8)> = node
-        .cache()
-        .iter()
+        .candidates()
         .map(|c| (c.candidate().address.socket_addr().to_string(), c.hop()))
         .collect();
     v.sort();
@@ -249,7 +246,7 @@ fn join_recursive_over_five_hops() {
     let mut rng = ChaCha8Rng::seed_from_u64(SEED);
     let mut node = nated_node();
     let mut option = node.recursive_option();
-    assert_eq!(option.n(), Some(10));
+    assert_eq!(option.n(), Some(N::DEFAULT));
 
     let reports = recursive_round_trip(&path, MessageKind::Join, &mut option, clock.now, &mut rng);
 
@@ -266,7 +263,7 @@ fn join_recursive_over_five_hops() {
     );
     assert!(reports
         .iter()
-        .all(|r| r.kind == MessageKind::Join && r.n == 10));
+        .all(|r| r.kind == MessageKind::Join && r.n == N::DEFAULT));
     assert_eq!(option.hop(), 6);
 
     // Hop 3's TLS entry for 198.51.100.1 is a duplicate IP (§4.2 step 5);
@@ -294,7 +291,8 @@ fn join_recursive_over_five_hops() {
     // The priority the adding peer gave: hop 5's, not hop 3's.
     assert_eq!(option.set().entries()[9].candidate.priority, Some(150));
 
-    // The node saves all but the private address.
+    // The node saves all but the private address. No hop sent more than
+    // its share of the node's N (5 of 10), so nothing is kept as reserve.
     let report = node
         .on_response(clock.now, MessageKind::Join, &option)
         .unwrap();
@@ -305,11 +303,12 @@ fn join_recursive_over_five_hops() {
             report.refreshed,
             report.refused,
             report.filtered,
-            report.over_hop_cap,
+            report.reserved,
             report.no_room,
         ),
         (10, 9, 0, 1, 0, 0, 0)
     );
+    assert!(node.candidates().all(|c| !c.is_reserve()));
     assert_eq!((report.usable, report.shortfall), (9, 1));
     assert_eq!(node.shortfall(clock.now), 1);
     assert_eq!(
@@ -372,11 +371,11 @@ fn join_recursive_over_five_hops() {
     assert_eq!((report.offered, report.saved, report.refreshed), (3, 2, 1));
     assert_eq!((report.usable, report.shortfall), (11, 0));
     assert_eq!(node.shortfall(later), 0);
-    let three = node.cache().get(&addr("198.51.100.3:3478")).unwrap();
+    let three = node.get(&addr("198.51.100.3:3478")).unwrap();
     assert_eq!((three.hop(), three.sightings()), (2, 2));
     assert_eq!(three.refreshed(), later);
     assert_eq!(three.first_seen(), clock.now);
-    assert_eq!(node.cache().get(&addr("192.0.2.30:3478")).unwrap().hop(), 1);
+    assert_eq!(node.get(&addr("192.0.2.30:3478")).unwrap().hop(), 1);
 }
 
 #[test]
@@ -386,7 +385,8 @@ fn get_iterative_over_five_hops() {
     let mut rng = ChaCha8Rng::seed_from_u64(SEED);
     let mut node = nated_node();
 
-    // (hop, K of the answer, stop, saved, refreshed, refused, shortfall after)
+    // (hop, K of the answer, stop, saved, reserved, refreshed, refused,
+    // shortfall after)
     let mut steps = Vec::new();
     for (i, peer) in path.iter().enumerate() {
         let hop = u8::try_from(i + 1).unwrap();
@@ -409,6 +409,7 @@ fn get_iterative_over_five_hops() {
             report.k_after,
             report.stop,
             saved.saved,
+            saved.reserved,
             saved.refreshed,
             saved.refused,
             saved.shortfall,
@@ -418,15 +419,16 @@ fn get_iterative_over_five_hops() {
         steps,
         vec![
             // Nothing willing.
-            (1, 0, Stop::TableExhausted, 0, 0, 0, 10),
+            (1, 0, Stop::TableExhausted, 0, 0, 0, 0, 10),
             // Four, of which the private one is refused by the node.
-            (2, 4, Stop::TableExhausted, 3, 0, 1, 7),
+            (2, 4, Stop::TableExhausted, 3, 0, 0, 1, 7),
             // A fresh set each time: the TLS entry is no duplicate here, but
-            // the node's cache already knows its IP.
-            (3, 5, Stop::HopCap, 4, 1, 0, 3),
+            // the node's cache already knows its IP. Five is the hop's share
+            // of N at the node too: no reserve.
+            (3, 5, Stop::HopCap, 4, 0, 1, 0, 3),
             // Two fresh known ones; the stale entry is not offered.
-            (4, 2, Stop::TableExhausted, 0, 2, 0, 3),
-            (5, 3, Stop::TableExhausted, 3, 0, 0, 0),
+            (4, 2, Stop::TableExhausted, 0, 0, 2, 0, 3),
+            (5, 3, Stop::TableExhausted, 3, 0, 0, 0, 0),
         ]
     );
     // The hop that last offered each candidate. The TLS entry refreshed the
@@ -446,14 +448,9 @@ fn get_iterative_over_five_hops() {
             ("198.51.100.8:3478", 5),
         ])
     );
-    assert!(node.cache().get(&a1_tls()).is_some(), "same IP, same entry");
+    assert!(node.get(&a1_tls()).is_some(), "same IP, same entry");
     assert_eq!(
-        node.cache()
-            .get(&a1_tls())
-            .unwrap()
-            .candidate()
-            .address
-            .port(),
+        node.get(&a1_tls()).unwrap().candidate().address.port(),
         3478
     );
 }
@@ -517,8 +514,8 @@ fn empty_path_gives_null_set_then_another_path_fills_it() {
         .on_response(clock.now, MessageKind::Join, &option)
         .unwrap();
     assert_eq!((report.offered, report.saved, report.usable), (0, 0, 0));
-    assert_eq!(report.shortfall, wanted);
-    assert_eq!(node.shortfall(clock.now), wanted);
+    assert_eq!(report.shortfall, wanted.get());
+    assert_eq!(node.shortfall(clock.now), wanted.get());
     assert!(node.best(clock.now, 64).is_empty());
 
     // Iteratively, every hop answers with an empty set too.
@@ -534,7 +531,7 @@ fn empty_path_gives_null_set_then_another_path_fills_it() {
         let r = node
             .on_answer(clock.now, MessageKind::Get, hop, &answer)
             .unwrap();
-        assert_eq!(r.shortfall, wanted);
+        assert_eq!(r.shortfall, wanted.get());
     }
 
     // "Using another message which traverse different path may identify a
@@ -580,6 +577,169 @@ fn empty_path_gives_null_set_then_another_path_fills_it() {
     );
 }
 
+/// A peer that reads the draft to the letter (per-hop share 100 %) may fill
+/// the whole set alone; the node, with its default share of 50 %, counts
+/// at most 5 of N = 10 from one hop and keeps the rest as reserve (they used
+/// to be dropped): ranked after the others, not counted as usable, and out
+/// of reserve once they work or come again within a hop's share.
+#[test]
+fn over_share_candidates_are_kept_as_reserve() {
+    let clock = Clock::new(Instant::now());
+    let now = clock.now;
+    let literal = PeerConfig::draft_literal().with_address_policy(lab_policy());
+    let hop1 = peer_with(
+        literal,
+        clock.learned,
+        &(1..=8u16)
+            .map(|i| cand(&format!("198.51.100.{i}:3478"), 900 - 100 * i))
+            .collect::<Vec<_>>(),
+    );
+    let hop2 = peer_with(
+        literal,
+        clock.learned,
+        &(1..=4u16)
+            .map(|i| cand(&format!("192.0.2.{i}:3478"), 100 - 10 * i))
+            .collect::<Vec<_>>(),
+    );
+    let path = [hop1, hop2];
+    let mut rng = ChaCha8Rng::seed_from_u64(SEED);
+
+    let mut node = nated_node();
+    let mut option = node.recursive_option();
+    let reports = recursive_round_trip(&path, MessageKind::Join, &mut option, now, &mut rng);
+    assert_eq!(
+        summary(&reports),
+        vec![(1, 0, 8, Stop::TableExhausted), (2, 8, 10, Stop::ReachedN)]
+    );
+    let report = node.on_response(now, MessageKind::Join, &option).unwrap();
+    assert_eq!(
+        (
+            report.offered,
+            report.saved,
+            report.reserved,
+            report.refreshed,
+            report.filtered,
+            report.refused,
+            report.no_room,
+        ),
+        (10, 7, 3, 0, 0, 0, 0)
+    );
+    assert_eq!((report.usable, report.shortfall), (7, 3));
+    assert_eq!(node.len(), 10);
+    let reserve = |node: &SendingNode| -> Vec<String> {
+        let mut v: Vec<String> = node
+            .candidates()
+            .filter(|c| c.is_reserve())
+            .map(|c| c.candidate().address.socket_addr().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        reserve(&node),
+        [
+            "198.51.100.6:3478",
+            "198.51.100.7:3478",
+            "198.51.100.8:3478"
+        ]
+    );
+    let order = |node: &SendingNode, at: Instant| -> Vec<String> {
+        node.best(at, 64)
+            .iter()
+            .map(|c| c.candidate().address.ip().to_string())
+            .collect()
+    };
+    // In-share candidates by priority, then the reserve, by priority.
+    assert_eq!(
+        order(&node, now),
+        [
+            "198.51.100.1",
+            "198.51.100.2",
+            "198.51.100.3",
+            "198.51.100.4",
+            "198.51.100.5",
+            "192.0.2.1",
+            "192.0.2.2",
+            "198.51.100.6",
+            "198.51.100.7",
+            "198.51.100.8",
+        ]
+    );
+
+    // A success takes a candidate out of reserve; it now counts, and ranks
+    // first as the only one that worked.
+    let eight = addr("198.51.100.8:3478");
+    assert!(node.feedback(
+        now,
+        &eight,
+        Feedback::Worked {
+            rtt: Duration::from_millis(25)
+        }
+    ));
+    assert!(!node.get(&eight).unwrap().is_reserve());
+    assert_eq!(node.shortfall(now), 2);
+    assert_eq!(order(&node, now)[0], "198.51.100.8");
+
+    // Seen again within a hop's share on another path: out of reserve too.
+    let path_c = [peer_with(
+        peer_config(),
+        clock.learned,
+        &[cand("198.51.100.6:3478", 50), cand("203.0.113.9:3478", 40)],
+    )];
+    let later = now + Duration::from_secs(5);
+    let mut option = node.recursive_option();
+    let reports = recursive_round_trip(
+        &path_c,
+        MessageKind::Maintenance,
+        &mut option,
+        later,
+        &mut rng,
+    );
+    assert_eq!(summary(&reports), vec![(1, 0, 2, Stop::TableExhausted)]);
+    let report = node
+        .on_response(later, MessageKind::Maintenance, &option)
+        .unwrap();
+    assert_eq!(
+        (
+            report.offered,
+            report.saved,
+            report.reserved,
+            report.refreshed
+        ),
+        (2, 1, 0, 1)
+    );
+    assert_eq!((report.usable, report.shortfall), (10, 0));
+    assert_eq!(reserve(&node), ["198.51.100.7:3478"]);
+    let six = node.get(&addr("198.51.100.6:3478")).unwrap();
+    assert_eq!((six.hop(), six.sightings(), six.refreshed()), (1, 2, later));
+    assert_eq!(node.len(), 11);
+    assert_eq!(order(&node, later).last().unwrap(), "198.51.100.7");
+
+    // Iteratively, the same peer answers with eight; the node keeps three
+    // of them as reserve.
+    let mut node = nated_node();
+    let mut option = node.iterative_option(1);
+    let Outcome::Answer(answer, hop_report) =
+        path[0].on_request(now, MessageKind::Get, &mut option, &mut rng)
+    else {
+        panic!("an iterative option is answered at once");
+    };
+    assert_eq!(
+        (hop_report.k_after, hop_report.stop),
+        (8, Stop::TableExhausted)
+    );
+    let report = node.on_answer(now, MessageKind::Get, 1, &answer).unwrap();
+    assert_eq!(
+        (
+            report.saved,
+            report.reserved,
+            report.usable,
+            report.shortfall
+        ),
+        (5, 3, 5, 5)
+    );
+}
+
 #[test]
 fn feedback_ranks_backs_off_and_evicts() {
     let clock = Clock::new(Instant::now());
@@ -618,7 +778,7 @@ fn feedback_ranks_backs_off_and_evicts() {
     ));
     assert_eq!(node.best(now, 1)[0].candidate().address, eight);
     assert_eq!(
-        node.cache().get(&eight).unwrap().srtt(),
+        node.get(&eight).unwrap().srtt(),
         Some(Duration::from_millis(40))
     );
     // A second, faster one goes ahead of it; srtt is smoothed 7/8 + 1/8.
@@ -638,7 +798,7 @@ fn feedback_ranks_backs_off_and_evicts() {
         }
     ));
     assert_eq!(
-        node.cache().get(&eight).unwrap().srtt(),
+        node.get(&eight).unwrap().srtt(),
         Some(Duration::from_millis(45))
     );
     assert_eq!(
@@ -649,7 +809,7 @@ fn feedback_ranks_backs_off_and_evicts() {
     // A failure backs off for 30 s (default), then 60 s; the third evicts.
     let one = addr("198.51.100.1:3478");
     assert!(node.feedback(now, &one, Feedback::Failed));
-    assert_eq!(node.cache().get(&one).unwrap().failures(), 1);
+    assert_eq!(node.get(&one).unwrap().failures(), 1);
     assert!(!order(&node, now).contains(&"198.51.100.1".to_owned()));
     assert_eq!(node.best(now, 64).len(), 8);
     assert_eq!(node.shortfall(now), 2);
@@ -665,8 +825,8 @@ fn feedback_ranks_backs_off_and_evicts() {
     assert!(order(&node, at + Duration::from_secs(60)).contains(&"198.51.100.1".to_owned()));
     let at = at + Duration::from_secs(60);
     assert!(node.feedback(at, &one, Feedback::Failed));
-    assert!(node.cache().get(&one).is_none(), "max_failures = 3 evicts");
-    assert_eq!(node.cache().len(), 8);
+    assert!(node.get(&one).is_none(), "max_failures = 3 evicts");
+    assert_eq!(node.len(), 8);
     assert!(
         !node.feedback(at, &one, Feedback::Failed),
         "no longer cached"
@@ -684,7 +844,7 @@ fn feedback_ranks_backs_off_and_evicts() {
             rtt: Duration::from_millis(20)
         }
     ));
-    let c = node.cache().get(&two).unwrap();
+    let c = node.get(&two).unwrap();
     assert_eq!(
         (c.failures(), c.is_usable(now + Duration::from_secs(1))),
         (0, true)
@@ -696,7 +856,7 @@ fn expire_drops_stale_cache_entries() {
     let clock = Clock::new(Instant::now());
     let now = clock.now;
     let mut node = join_over_path_a(&clock);
-    assert_eq!(node.cache().len(), 9);
+    assert_eq!(node.len(), 9);
     // One candidate works 100 s later, which refreshes it.
     let eight = addr("198.51.100.8:3478");
     let t = now + Duration::from_secs(100);
@@ -714,7 +874,7 @@ fn expire_drops_stale_cache_entries() {
     assert_eq!(node.shortfall(now + Duration::from_secs(600)), 9);
     assert_eq!(node.expire(t + Duration::from_secs(599)), 0);
     assert_eq!(node.expire(t + Duration::from_secs(600)), 1);
-    assert!(node.cache().is_empty());
+    assert!(node.is_empty());
     assert_eq!(node.expire(t + Duration::from_secs(600)), 0);
 }
 
@@ -788,7 +948,7 @@ fn early_base_and_far_future_times() {
         assert!(patient.feedback(at, &one, Feedback::Failed));
         at += Duration::from_secs(30 << 16);
     }
-    assert_eq!(patient.cache().get(&one).unwrap().failures(), 40);
+    assert_eq!(patient.get(&one).unwrap().failures(), 40);
     assert!(patient.best(at, 64).len() == 3);
     assert!(patient.feedback(at, &one, Feedback::Worked { rtt: Duration::MAX }));
     assert_eq!(patient.best(at, 1)[0].candidate().address, one);
@@ -820,7 +980,7 @@ fn huge_backoff_does_not_readmit_at_once() {
     let one = addr("198.51.100.1:3478");
     assert!(node.feedback(clock.now, &one, Feedback::Failed));
     assert!(
-        node.cache().get(&one).is_none(),
+        node.get(&one).is_none(),
         "failed once with a back-off of Duration::MAX, yet still cached"
     );
     let later = clock.now + Duration::from_secs(10 * 365 * 24 * 3600);

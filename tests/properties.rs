@@ -1,33 +1,67 @@
-//! Property tests of the §4.2 algorithm (steps 2–7) and of the sending
-//! node's checks, over arbitrary candidate tables, configurations and
-//! options.
+//! Property tests of the §4.2 algorithm (steps 2–7), of the in-place
+//! append on an encoded option, of the decoders' error paths and of the
+//! sending node's checks, over arbitrary candidate tables, configurations
+//! and options.
 //!
 //! Properties, per hop of a path of intermediate peers:
 //! (a) K ≤ N; (b) the set is unique by its key; (c) every added candidate
 //! came from that hop's table, passes the option's filter and the address
-//! policy, and is not expired; (d) `on_response` never changes the option;
-//! (e) no hop adds more than `per_hop_cap(n)`; (f) the stop reason agrees
-//! with the numbers; (g) the same seed gives the same result. And (h) the
-//! sending node either refuses a response whole with a typed error and an
-//! untouched cache, or saves only what passes its filter, address policy
-//! and per-hop cap.
+//! policy, and is not expired; (d) the response goes back unchanged
+//! (`on_response` takes only the message kind, so it cannot touch the
+//! option; the harness still calls it on the way back); (e) no hop adds more
+//! than `PerHopShare::cap(n)`; (f) the stop reason agrees with the numbers;
+//! (g) the same seed gives the same result; (i) `on_encoded_request` on the
+//! encoded option gives the same bytes and report as decode, `on_request`,
+//! encode with the same seed.
+//!
+//! And (h) the sending node either refuses a response whole with a typed
+//! error and an untouched cache, or loses no candidate that passes its
+//! filter and address policy: each one is saved (within its hop's share),
+//! reserved (beyond it) or refreshed, unless the cache is full. K and the
+//! per-hop share are judged by the node's own `NodeConfig::wanted()` N,
+//! never by the N the response carries; no hop gets more than its share in
+//! as non-reserve candidates; reserve ones do not count as usable and rank
+//! after the others; a `Feedback::Worked` takes one out of reserve.
+//! (j) `decode_option_into` / `decode_answer_into` leave the set empty on
+//! every error and the option's header as it was.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
+use bytes::BytesMut;
 use proptest::prelude::*;
 use proptest::sample::select;
+use proptest::test_runner::RngSeed;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use stun_turn_discovery::node::{CachedCandidate, ResponseError, SaveReport};
+use stun_turn_discovery::peer::{HopReport, Stop};
+use stun_turn_discovery::wire::{self, AnswerInfo, Direction, WireConfig};
 use stun_turn_discovery::{
-    AddressPolicy, CachedCandidate, Candidate, CandidateSet, Config, Filter, HopReport,
-    IntermediatePeer, IpFamily, MessageKind, NodeId, Outcome, PerformanceHints, PiggybackOption,
-    ResponseAction, ResponseError, Role, RoutingMode, SaveReport, SelectionPolicy, SendingNode,
-    Services, SetEntry, Source, Stop, Transport, TransportAddress, UniquenessKey,
+    AddressPolicy, Candidate, CandidateSet, Feedback, Filter, IntermediatePeer, IpFamily,
+    MessageKind, NodeConfig, NodeId, Outcome, PeerConfig, PerHopShare, PerformanceHints,
+    PiggybackOption, Role, RoutingMode, SelectionPolicy, SendingNode, Services, SetEntry, Source,
+    Transport, TransportAddress, UniquenessKey, N,
 };
 
-const CASES: u32 = 128;
+const CASES: u32 = 256;
+
+/// Cases per property, from a fixed seed so every run checks the same
+/// cases; `PROPTEST_RNG_SEED` picks other ones.
+fn proptest_config() -> ProptestConfig {
+    let default = ProptestConfig::default();
+    let rng_seed = if std::env::var_os("PROPTEST_RNG_SEED").is_some() {
+        default.rng_seed
+    } else {
+        RngSeed::Fixed(0x5eed_c22c)
+    };
+    ProptestConfig {
+        cases: CASES,
+        rng_seed,
+        ..default
+    }
+}
 
 // ---------------------------------------------------------------------------
 // Strategies
@@ -198,52 +232,71 @@ fn kind() -> impl Strategy<Value = MessageKind> {
     ])
 }
 
+fn n_in(range: std::ops::RangeInclusive<u8>) -> impl Strategy<Value = N> {
+    range.prop_map(|n| N::new(n).unwrap())
+}
+
+fn share() -> impl Strategy<Value = PerHopShare> {
+    (1u8..=100).prop_map(|s| PerHopShare::new(s).unwrap())
+}
+
+/// How a generated peer configuration sets its N cap.
+#[derive(Debug, Clone, Copy)]
+enum MaxN {
+    /// The default N plus this much (at most 64).
+    AboveDefault(u8),
+    /// Any N, possibly below the default N: the cap wins
+    /// (`PeerConfig::effective_n`).
+    Any(N),
+}
+
 /// An intermediate peer's configuration: per-hop share 1..=100, every
 /// selection policy, default N (mostly the crate's default, sometimes any)
-/// and an N cap at or above it.
-fn peer_config() -> impl Strategy<Value = Config> {
-    let default_n = prop_oneof![3 => Just(10u8), 1 => 1u8..=64];
+/// and an N cap, mostly at or above the default N.
+fn peer_config() -> impl Strategy<Value = PeerConfig> {
+    let default_n = prop_oneof![3 => Just(N::DEFAULT), 1 => n_in(1..=64)];
+    let max_n = prop_oneof![
+        3 => (0u8..=64).prop_map(MaxN::AboveDefault),
+        1 => n_in(1..=64).prop_map(MaxN::Any),
+    ];
     (
-        1u8..=100,
+        share(),
         selection_policy(),
         default_n,
-        0u8..=64,
+        max_n,
         address_policy(),
     )
-        .prop_map(|(share, policy, default_n, extra, addresses)| {
-            let max_n = default_n.saturating_add(extra).min(64);
-            Config::default()
+        .prop_map(|(share, policy, default_n, max_n, addresses)| {
+            let max_n = match max_n {
+                MaxN::AboveDefault(extra) => {
+                    N::new(default_n.get().saturating_add(extra).min(N::MAX.get())).unwrap()
+                }
+                MaxN::Any(n) => n,
+            };
+            PeerConfig::default()
                 .with_per_hop_share(share)
-                .unwrap()
                 .with_selection(policy)
                 .with_address_policy(addresses)
                 .with_default_n(default_n)
-                .unwrap()
                 .with_max_n(max_n)
-                .unwrap()
         })
 }
 
-/// The sending node's configuration (its N cap bounds recursive responses
-/// that carry no N).
-fn node_config() -> impl Strategy<Value = Config> {
+/// The sending node's configuration. It has no N cap any more: it judges
+/// every response by the N it wants.
+fn node_config() -> impl Strategy<Value = NodeConfig> {
     (
-        1u8..=64,
-        1u8..=100,
+        n_in(1..=64),
+        share(),
         filter(),
         key(),
         address_policy(),
         1u8..=64,
-        10u8..=64,
     )
-        .prop_map(|(wanted, share, filter, key, addresses, capacity, max_n)| {
-            Config::default()
-                .with_max_n(max_n)
-                .unwrap()
+        .prop_map(|(wanted, share, filter, key, addresses, capacity)| {
+            NodeConfig::default()
                 .with_wanted(wanted)
-                .unwrap()
                 .with_per_hop_share(share)
-                .unwrap()
                 .with_filter(filter)
                 .with_key(key)
                 .with_address_policy(addresses)
@@ -256,7 +309,7 @@ fn node_config() -> impl Strategy<Value = Config> {
 /// filter, a key, and the routing mode.
 #[derive(Debug, Clone, Copy)]
 struct OptionSpec {
-    n: Option<u8>,
+    n: Option<N>,
     filter: Filter,
     key: UniquenessKey,
     mode: RoutingMode,
@@ -265,8 +318,8 @@ struct OptionSpec {
 fn option_spec() -> impl Strategy<Value = OptionSpec> {
     let n = prop_oneof![
         1 => Just(None),
-        2 => (1u8..=8).prop_map(Some),
-        2 => (1u8..=64).prop_map(Some),
+        2 => n_in(1..=8).prop_map(Some),
+        2 => n_in(1..=64).prop_map(Some),
     ];
     (
         n,
@@ -306,12 +359,16 @@ impl Clock {
     }
 }
 
-fn build_path(config: &Config, tables: &[Vec<Learned>], clock: &Clock) -> Vec<IntermediatePeer> {
-    assert_eq!(config.entry_lifetime(), LIFETIME);
+fn build_path(
+    config: &PeerConfig,
+    tables: &[Vec<Learned>],
+    clock: &Clock,
+) -> Vec<IntermediatePeer> {
+    assert_eq!(config.table().entry_lifetime(), LIFETIME);
     tables
         .iter()
         .map(|learned| {
-            let mut peer = IntermediatePeer::new(config.clone());
+            let mut peer = IntermediatePeer::new(*config);
             for l in learned {
                 let at = if l.stale {
                     clock.base
@@ -326,18 +383,15 @@ fn build_path(config: &Config, tables: &[Vec<Learned>], clock: &Clock) -> Vec<In
         .collect()
 }
 
+/// No two entries of `set` are the same under its key.
 fn unique_by_key(set: &CandidateSet) -> bool {
-    let keys: HashSet<_> = set
-        .iter()
-        .map(|e| set.key().of(&e.candidate.address))
-        .collect();
-    keys.len() == set.len()
-}
-
-/// The N the peer works to (§4.2 step 2, capped).
-fn effective_n(peer: &IntermediatePeer, n: Option<u8>) -> u8 {
-    n.unwrap_or(peer.config().default_n())
-        .min(peer.config().max_n())
+    let e = set.entries();
+    (0..e.len()).all(|i| {
+        (i + 1..e.len()).all(|j| {
+            !set.key()
+                .same(&e[i].candidate.address, &e[j].candidate.address)
+        })
+    })
 }
 
 /// Checks one hop: `before` is the set the peer received (the empty set in
@@ -354,7 +408,11 @@ fn check_hop(
     now: Instant,
 ) -> Result<(), TestCaseError> {
     let config = peer.config();
-    let n = effective_n(peer, spec.n);
+    let table = config.table();
+    // §4.2 step 2, capped.
+    let n = config.effective_n(spec.n);
+    prop_assert_eq!(n, spec.n.unwrap_or(config.default_n()).min(config.max_n()));
+    let n_len = usize::from(n.get());
     let k_before = before.len();
     let k_after = after.len();
     prop_assert_eq!(report.kind, kind);
@@ -371,11 +429,11 @@ fn check_hop(
     prop_assert_eq!(usize::from(added), k_after - k_before);
 
     // (a) K ≤ N (step 3: a set already at N or beyond is left alone).
-    if k_before >= usize::from(n) {
+    if k_before >= n_len {
         prop_assert_eq!(report.stop, Stop::AlreadyFull);
         prop_assert_eq!(added, 0);
     } else {
-        prop_assert!(k_after <= usize::from(n), "K = {} > N = {}", k_after, n);
+        prop_assert!(k_after <= n_len, "K = {} > N = {}", k_after, n);
         prop_assert_ne!(report.stop, Stop::AlreadyFull);
     }
 
@@ -397,32 +455,32 @@ fn check_hop(
         expected.priority = Some(entry.priority());
         prop_assert_eq!(e.candidate, expected);
         prop_assert!(spec.filter.accepts(&e.candidate));
-        prop_assert!(config.address_policy().check(&e.candidate.address).is_ok());
-        prop_assert!(!entry.is_expired(now, config.entry_lifetime()));
+        prop_assert!(table.address_policy().check(&e.candidate.address).is_ok());
+        prop_assert!(!entry.is_expired(now, table.entry_lifetime()));
     }
 
-    // (e) the per-hop cap.
-    let cap = config.per_hop_cap(n);
+    // (e) the per-hop share.
+    let cap = config.per_hop_share().cap(n);
     prop_assert!(added <= cap, "added {} > cap {}", added, cap);
 
     // (f) the stop reason agrees with the numbers.
     match report.stop {
-        Stop::AlreadyFull => prop_assert!(k_before >= usize::from(n)),
+        Stop::AlreadyFull => prop_assert!(k_before >= n_len),
         Stop::ReachedN => {
-            prop_assert_eq!(k_after, usize::from(n));
+            prop_assert_eq!(k_after, n_len);
             prop_assert!(added >= 1);
         }
         Stop::HopCap => {
             prop_assert_eq!(added, cap);
-            prop_assert!(k_after < usize::from(n));
+            prop_assert!(k_after < n_len);
         }
         Stop::TableExhausted => {
             prop_assert!(added < cap);
-            prop_assert!(k_after < usize::from(n));
+            prop_assert!(k_after < n_len);
             // Step 7: every candidate of the table was examined; none that
             // could still join the set is left.
             for entry in peer.table().by_priority() {
-                let eligible = !entry.is_expired(now, config.entry_lifetime())
+                let eligible = !entry.is_expired(now, table.entry_lifetime())
                     && spec.filter.accepts(entry.candidate())
                     && !after.contains(&entry.candidate().address);
                 prop_assert!(
@@ -441,9 +499,45 @@ fn check_hop(
     Ok(())
 }
 
+/// (i) on the option as it reaches `peer` (recursive mode): the in-place
+/// append on its encoding, and decode + `on_request` + encode, each with a
+/// copy of `rng` as it is before the hop, give the same bytes and report as
+/// `expected` (the option after the hop) and `report`.
+fn check_in_place(
+    peer: &IntermediatePeer,
+    kind: MessageKind,
+    now: Instant,
+    incoming: &PiggybackOption,
+    rng: &ChaCha8Rng,
+    expected: &PiggybackOption,
+    report: &HopReport,
+) -> Result<(), TestCaseError> {
+    let wire_cfg = WireConfig::default();
+    let mut encoded = BytesMut::new();
+    wire::encode_option(incoming, Direction::Request, &wire_cfg, &mut encoded).unwrap();
+
+    // decode, on_request, encode.
+    let mut decoded = wire::decode_option(&mut &encoded[..], &wire_cfg).unwrap();
+    prop_assert_eq!(&decoded, incoming);
+    let outcome = peer.on_request(now, kind, &mut decoded, &mut rng.clone());
+    prop_assert_eq!(outcome, Outcome::Filled(*report));
+    prop_assert_eq!(&decoded, expected);
+    let mut reencoded = BytesMut::new();
+    wire::encode_option(&decoded, Direction::Request, &wire_cfg, &mut reencoded).unwrap();
+
+    // In place.
+    let in_place = peer
+        .on_encoded_request(now, kind, &mut encoded, &wire_cfg, &mut rng.clone())
+        .unwrap();
+    prop_assert_eq!(&in_place, report);
+    prop_assert_eq!(&encoded[..], &reencoded[..]);
+    Ok(())
+}
+
 /// Sends an option built from `spec` along `path`: in recursive mode through
 /// every peer, in iterative mode to each peer in turn. Returns every hop's
-/// set after the hop, with the report. Checks (a)–(f) when `check` is set.
+/// set after the hop, with the report. Checks (a)–(f) and (i) when `check`
+/// is set.
 fn drive(
     path: &[IntermediatePeer],
     spec: &OptionSpec,
@@ -456,11 +550,12 @@ fn drive(
     let mut out = Vec::new();
     match spec.mode {
         RoutingMode::Recursive => {
-            let mut option = PiggybackOption::recursive(spec.n, spec.filter, spec.key).unwrap();
+            let mut option = PiggybackOption::recursive(spec.n, spec.filter, spec.key);
             for (i, peer) in path.iter().enumerate() {
                 let hop = u8::try_from(i + 1).unwrap();
                 prop_assert_eq!(option.hop(), hop);
-                let before = option.set().clone();
+                let incoming = option.clone();
+                let rng_before = rng.clone();
                 let outcome = peer.on_request(now, kind, &mut option, &mut rng);
                 let Outcome::Filled(report) = outcome else {
                     return Err(TestCaseError::fail("recursive option answered"));
@@ -469,39 +564,43 @@ fn drive(
                 prop_assert_eq!(option.n(), spec.n);
                 prop_assert_eq!(option.filter(), spec.filter);
                 if check {
-                    check_hop(peer, spec, &before, option.set(), &report, hop, kind, now)?;
+                    check_hop(
+                        peer,
+                        spec,
+                        incoming.set(),
+                        option.set(),
+                        &report,
+                        hop,
+                        kind,
+                        now,
+                    )?;
+                    check_in_place(peer, kind, now, &incoming, &rng_before, &option, &report)?;
                 }
                 out.push((option.set().clone(), report));
             }
-            // (d) the response goes back unchanged through every peer.
+            // (d) the response goes back through every peer, which forwards
+            // it unchanged: `on_response` only sees the kind.
             for peer in path.iter().rev() {
-                let copy = option.clone();
-                let action = peer.on_response(kind, &option);
-                prop_assert_eq!(action, ResponseAction::ForwardUnchanged);
-                prop_assert_eq!(&option, &copy);
+                peer.on_response(kind);
             }
         }
         RoutingMode::Iterative => {
             for (i, peer) in path.iter().enumerate() {
                 let hop = u8::try_from(i + 1).unwrap();
-                let mut option =
-                    PiggybackOption::iterative(spec.n, spec.filter, spec.key, hop).unwrap();
+                let mut option = PiggybackOption::iterative(spec.n, spec.filter, spec.key, hop);
+                let request = option.clone();
                 let outcome = peer.on_request(now, kind, &mut option, &mut rng);
                 let Outcome::Answer(answer, report) = outcome else {
                     return Err(TestCaseError::fail("iterative option filled in place"));
                 };
-                prop_assert!(option.set().is_empty());
+                // The request's option is not touched.
+                prop_assert_eq!(&option, &request);
                 if check {
                     let empty = CandidateSet::new(spec.key);
                     check_hop(peer, spec, &empty, &answer, &report, hop, kind, now)?;
                 }
-                // (d) the response that carries the option is forwarded as is.
-                let copy = option.clone();
-                prop_assert_eq!(
-                    peer.on_response(kind, &option),
-                    ResponseAction::ForwardUnchanged
-                );
-                prop_assert_eq!(&option, &copy);
+                // (d) the response that carries the answer is forwarded as is.
+                peer.on_response(kind);
                 out.push((answer, report));
             }
         }
@@ -513,17 +612,22 @@ fn drive(
 // Sending node helpers, for (h)
 // ---------------------------------------------------------------------------
 
-fn snapshot(node: &SendingNode, now: Instant) -> (usize, Vec<CachedCandidate>) {
-    let best = node.best(now, 64).into_iter().copied().collect();
-    (node.cache().len(), best)
+/// Candidates the node counts at `now`: usable and not reserve.
+fn counted(node: &SendingNode, now: Instant) -> usize {
+    node.candidates()
+        .filter(|c| c.is_usable(now) && !c.is_reserve())
+        .count()
 }
 
-/// Every cached candidate passes the node's filter and address policy, and
-/// the cache is unique by the node's key and within its capacity.
-fn check_cache(node: &SendingNode) -> Result<(), TestCaseError> {
+/// Every cached candidate passes the node's filter and address policy; the
+/// cache is unique by the node's key and within its capacity; `best` hands
+/// out every usable candidate, reserve ones after all others.
+fn check_cache(node: &SendingNode, now: Instant) -> Result<(), TestCaseError> {
     let config = node.config();
-    let mut keys = HashSet::new();
-    for c in node.cache().iter() {
+    let all: Vec<CachedCandidate> = node.candidates().copied().collect();
+    prop_assert_eq!(all.len(), node.len());
+    prop_assert_eq!(node.is_empty(), all.is_empty());
+    for (i, c) in all.iter().enumerate() {
         let cand = c.candidate();
         prop_assert!(
             config.filter().accepts(cand),
@@ -535,16 +639,35 @@ fn check_cache(node: &SendingNode) -> Result<(), TestCaseError> {
             "cached {:?} refused by the address policy",
             cand.address
         );
-        prop_assert!(keys.insert(config.key().of(&cand.address)));
+        for other in &all[i + 1..] {
+            prop_assert!(!config.key().same(&cand.address, &other.candidate().address));
+        }
+        prop_assert_eq!(node.get(&cand.address), Some(c));
     }
-    prop_assert!(node.cache().len() <= usize::from(config.cache_capacity()));
+    prop_assert!(node.len() <= usize::from(config.cache_capacity()));
+    let best = node.best(now, usize::MAX);
+    prop_assert_eq!(best.len(), all.iter().filter(|c| c.is_usable(now)).count());
+    // Reserve candidates rank after every other usable one.
+    prop_assert!(
+        best.windows(2)
+            .all(|w| w[0].is_reserve() <= w[1].is_reserve()),
+        "a reserve candidate ranks before an in-share one: {:?}",
+        best.iter().map(|c| c.is_reserve()).collect::<Vec<_>>()
+    );
+    prop_assert_eq!(
+        node.shortfall(now),
+        config
+            .wanted()
+            .get()
+            .saturating_sub(counted(node, now).min(255) as u8)
+    );
     Ok(())
 }
 
 /// The structural checks a sending node makes on a set whose entries must
 /// carry hops in `first..=last` (non-decreasing) and number at most N.
-fn structurally_bad(set: &CandidateSet, n: u8, first: u8, last: u8) -> bool {
-    if set.len() > usize::from(n) {
+fn structurally_bad(set: &CandidateSet, n: N, first: u8, last: u8) -> bool {
+    if set.len() > usize::from(n.get()) {
         return true;
     }
     let mut prev = first;
@@ -557,66 +680,200 @@ fn structurally_bad(set: &CandidateSet, n: u8, first: u8, last: u8) -> bool {
     false
 }
 
+/// One cached candidate as the model of the cache sees it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Modelled {
+    address: TransportAddress,
+    reserve: bool,
+    hop: u8,
+}
+
 /// Applies one response to `node` at `t` (a time no earlier response used)
-/// and checks (h). `n` is the N the response is checked against: the
-/// option's but at most the node's own N wanted (else the node's N cap) for
-/// a recursive response, the node's own for an iterative answer.
+/// and checks (h). K and the per-hop share are judged by the node's own N
+/// wanted, whatever N the response carries.
 fn check_save(
     node: &mut SendingNode,
     t: Instant,
+    kind: MessageKind,
     set: &CandidateSet,
-    n: u8,
     expect_err: Option<bool>,
     respond: impl FnOnce(&mut SendingNode) -> Result<SaveReport, ResponseError>,
 ) -> Result<(), TestCaseError> {
-    let before = snapshot(node, t);
-    let cache_before: Vec<CachedCandidate> = node.cache().iter().copied().collect();
+    let before: Vec<CachedCandidate> = node.candidates().copied().collect();
+    let shortfall_before = node.shortfall(t);
     let result = respond(node);
     if let Some(expect_err) = expect_err {
         prop_assert_eq!(result.is_err(), expect_err, "result {:?}", result);
     }
-    match result {
-        Err(_) => {
-            // Refused whole: the cache is exactly as it was.
-            prop_assert_eq!(snapshot(node, t), before);
-            let cache_after: Vec<CachedCandidate> = node.cache().iter().copied().collect();
-            prop_assert_eq!(cache_after, cache_before);
+    let Ok(report) = result else {
+        // Refused whole: the cache is exactly as it was.
+        let after: Vec<CachedCandidate> = node.candidates().copied().collect();
+        prop_assert_eq!(after, before);
+        prop_assert_eq!(node.shortfall(t), shortfall_before);
+        return Ok(());
+    };
+    let config = *node.config();
+    let cap = config.per_hop_share().cap(config.wanted());
+    let capacity = usize::from(config.cache_capacity());
+    prop_assert_eq!(report.kind, kind);
+    prop_assert_eq!(usize::from(report.offered), set.len());
+    prop_assert_eq!(
+        report.saved
+            + report.reserved
+            + report.refreshed
+            + report.filtered
+            + report.refused
+            + report.no_room,
+        report.offered,
+        "{}",
+        report
+    );
+
+    // A model of the node: filter, then address policy, then the hop's
+    // share (counted over the candidates that pass both), then the cache.
+    // It follows the cache exactly until a new candidate meets a full cache
+    // (where the cache may evict its worst entry for it, or drop it).
+    let mut model: Vec<Modelled> = before
+        .iter()
+        .map(|c| Modelled {
+            address: c.candidate().address,
+            reserve: c.is_reserve(),
+            hop: c.hop(),
+        })
+        .collect();
+    let (mut filtered, mut refused) = (0u8, 0u8);
+    let (mut saved, mut reserved, mut refreshed) = (0u8, 0u8, 0u8);
+    let (mut in_share_total, mut over_share_total) = (0u8, 0u8);
+    let mut from_hop: BTreeMap<u8, u8> = BTreeMap::new();
+    let mut admitted: Vec<TransportAddress> = Vec::new();
+    let mut exact = true;
+    for e in set {
+        let c = &e.candidate;
+        if !config.filter().accepts(c) {
+            filtered += 1;
+            continue;
         }
-        Ok(report) => {
-            let config = node.config().clone();
-            let cap = config.per_hop_cap(n);
-            prop_assert_eq!(usize::from(report.offered), set.len());
-            prop_assert_eq!(
-                report.saved
-                    + report.refreshed
-                    + report.over_hop_cap
-                    + report.filtered
-                    + report.refused
-                    + report.no_room,
-                report.offered
-            );
-            // The per-hop cap: beyond `cap` entries of one hop are dropped.
-            let mut per_hop: BTreeMap<u8, u8> = BTreeMap::new();
-            for e in set {
-                *per_hop.entry(e.hop).or_default() += 1;
+        if config.address_policy().check(&c.address).is_err() {
+            refused += 1;
+            continue;
+        }
+        admitted.push(c.address);
+        let count = from_hop.entry(e.hop).or_default();
+        let in_share = *count < cap;
+        *count += 1;
+        if in_share {
+            in_share_total += 1;
+        } else {
+            over_share_total += 1;
+        }
+        if !exact {
+            continue;
+        }
+        if let Some(m) = model
+            .iter_mut()
+            .find(|m| config.key().same(&m.address, &c.address))
+        {
+            // Known: refreshed, and out of reserve once within a share.
+            m.reserve &= !in_share;
+            m.hop = e.hop;
+            refreshed += 1;
+        } else if model.len() < capacity {
+            model.push(Modelled {
+                address: c.address,
+                reserve: !in_share,
+                hop: e.hop,
+            });
+            if in_share {
+                saved += 1;
+            } else {
+                reserved += 1;
             }
-            let over: u8 = per_hop.values().map(|&c| c.saturating_sub(cap)).sum();
-            prop_assert_eq!(report.over_hop_cap, over);
-            // Entries merged by this response carry its time; no hop got
-            // more than its cap in.
-            let mut merged: BTreeMap<u8, u8> = BTreeMap::new();
-            for c in node.cache().iter().filter(|c| c.refreshed() == t) {
-                *merged.entry(c.hop()).or_default() += 1;
-                prop_assert!(per_hop.contains_key(&c.hop()));
-            }
-            for (hop, count) in merged {
-                prop_assert!(count <= cap, "hop {} got {} in, cap {}", hop, count, cap);
-            }
-            check_cache(node)?;
-            prop_assert_eq!(usize::from(report.usable), node.cache().usable(t));
-            prop_assert_eq!(report.shortfall, node.shortfall(t));
+        } else {
+            exact = false;
         }
     }
+    // Only candidates failing the filter are filtered, only candidates
+    // failing the address policy are refused.
+    prop_assert_eq!(report.filtered, filtered);
+    prop_assert_eq!(report.refused, refused);
+    prop_assert_eq!(
+        usize::from(report.saved + report.reserved + report.refreshed + report.no_room),
+        admitted.len()
+    );
+    // Within a share: saved; beyond it: reserved (or refreshed either way).
+    prop_assert!(report.saved <= in_share_total);
+    prop_assert!(report.reserved <= over_share_total);
+    let after: Vec<CachedCandidate> = node.candidates().copied().collect();
+    prop_assert!(after.len() <= capacity);
+    // Dropped for want of room only when the cache is full.
+    if report.no_room > 0 {
+        prop_assert_eq!(after.len(), capacity);
+    }
+    prop_assert!(after.len() >= before.len());
+    prop_assert!(after.len() - before.len() <= usize::from(report.saved + report.reserved));
+    if exact {
+        // The cache never was full for a new candidate: nothing was lost,
+        // and the model is exact.
+        prop_assert_eq!(
+            (
+                report.saved,
+                report.reserved,
+                report.refreshed,
+                report.no_room
+            ),
+            (saved, reserved, refreshed, 0),
+            "{}",
+            report
+        );
+        prop_assert_eq!(after.len(), model.len());
+        for m in &model {
+            let c = node.get(&m.address);
+            prop_assert!(c.is_some(), "{} lost", m.address);
+            let c = c.unwrap();
+            prop_assert_eq!(
+                (c.is_reserve(), c.hop()),
+                (m.reserve, m.hop),
+                "{}",
+                m.address
+            );
+        }
+        for a in &admitted {
+            prop_assert!(node.get(a).is_some(), "{} passes, yet is not cached", a);
+        }
+    } else {
+        prop_assert_eq!(after.len(), capacity);
+    }
+    // No hop got more than its share in as new non-reserve candidates;
+    // what this response added carries its time. When two entries of the
+    // set are one candidate to the node (the set's key is finer than the
+    // node's), the cached entry carries the hop of the later one, so only
+    // the total is bounded then.
+    let touched_once = set.entries().iter().enumerate().all(|(i, a)| {
+        set.entries()[i + 1..].iter().all(|b| {
+            !config
+                .key()
+                .same(&a.candidate.address, &b.candidate.address)
+        })
+    });
+    let mut new_in_share: BTreeMap<u8, u8> = BTreeMap::new();
+    for c in after.iter().filter(|c| c.first_seen() == t) {
+        prop_assert!(from_hop.contains_key(&c.hop()));
+        prop_assert_eq!(c.refreshed(), t);
+        if !c.is_reserve() {
+            *new_in_share.entry(c.hop()).or_default() += 1;
+        }
+    }
+    if touched_once {
+        for (hop, count) in &new_in_share {
+            prop_assert!(*count <= cap, "hop {} got {} in, cap {}", hop, count, cap);
+        }
+    }
+    prop_assert!(new_in_share.values().sum::<u8>() <= in_share_total);
+    check_cache(node, t)?;
+    // Reserve candidates are not usable ones, nor do they reduce the
+    // shortfall.
+    prop_assert_eq!(usize::from(report.usable), counted(node, t));
+    prop_assert_eq!(report.shortfall, node.shortfall(t));
     Ok(())
 }
 
@@ -647,7 +904,7 @@ fn forged() -> impl Strategy<Value = Forged> {
 impl Forged {
     /// The set, with hops remapped into `first..=last` (sorted) and K cut
     /// to `wanted` when consistent.
-    fn set(&self, wanted: u8, first: u8, last: u8) -> CandidateSet {
+    fn set(&self, wanted: N, first: u8, last: u8) -> CandidateSet {
         let mut entries = self.entries.clone();
         if self.consistent {
             let span = last.saturating_sub(first).saturating_add(1).max(1);
@@ -658,7 +915,7 @@ impl Forged {
         }
         let mut set = CandidateSet::new(self.key);
         for (candidate, hop) in entries {
-            if self.consistent && set.len() >= usize::from(wanted) {
+            if self.consistent && set.len() >= usize::from(wanted.get()) {
                 break;
             }
             let _ = set.try_push(SetEntry { candidate, hop });
@@ -667,14 +924,55 @@ impl Forged {
     }
 }
 
+/// One way to damage an encoded option or answer.
+#[derive(Debug, Clone, Copy)]
+enum Damage {
+    /// Cut it after this many bytes (modulo its length).
+    Truncate(usize),
+    /// Put this byte at this position (modulo its length).
+    Set(usize, u8),
+    /// Append this byte.
+    Append(u8),
+}
+
+fn damage() -> impl Strategy<Value = Damage> {
+    prop_oneof![
+        1 => any::<usize>().prop_map(Damage::Truncate),
+        3 => (any::<usize>(), any::<u8>()).prop_map(|(at, b)| Damage::Set(at, b)),
+        1 => any::<u8>().prop_map(Damage::Append),
+    ]
+}
+
+impl Damage {
+    fn apply(self, bytes: &mut Vec<u8>) {
+        match self {
+            Self::Truncate(at) => bytes.truncate(at % bytes.len()),
+            Self::Set(at, b) => {
+                let at = at % bytes.len();
+                bytes[at] = b;
+            }
+            Self::Append(b) => bytes.push(b),
+        }
+    }
+}
+
+/// A candidate at 45.0.0.`last`:3478, both services.
+fn public(last: u8) -> Candidate {
+    Candidate::peer(
+        TransportAddress::udp(format!("45.0.0.{last}:3478").parse().unwrap()),
+        Services::BOTH,
+    )
+}
+
 // ---------------------------------------------------------------------------
 // Properties
 // ---------------------------------------------------------------------------
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(CASES))]
+    #![proptest_config(proptest_config())]
 
-    /// (a)–(g) along a path of intermediate peers, recursive or iterative.
+    /// (a)–(g) and (i) along a path of intermediate peers, recursive or
+    /// iterative.
     #[test]
     fn path_properties(
         tables in path_tables(),
@@ -689,9 +987,9 @@ proptest! {
         prop_assert_eq!(first.len(), path.len());
         if spec.mode == RoutingMode::Recursive {
             // (a) after any number of hops.
-            let n = effective_n(&path[0], spec.n);
+            let n = path[0].config().effective_n(spec.n);
             let (last, _) = first.last().unwrap();
-            prop_assert!(last.len() <= usize::from(n));
+            prop_assert!(last.len() <= usize::from(n.get()));
         }
         // (g) determinism: same tables, same seed, same everything.
         let second = drive(&path, &spec, kind, clock.now, seed, false)?;
@@ -699,7 +997,8 @@ proptest! {
     }
 
     /// (h) an honest path's response, iterative answers and tampered
-    /// responses, against a sending node with an arbitrary configuration.
+    /// responses, against a sending node with an arbitrary configuration;
+    /// then feedback on every reserve candidate.
     #[test]
     fn sending_node_properties(
         tables in path_tables(),
@@ -710,7 +1009,7 @@ proptest! {
         tampered in proptest::collection::vec(
             (
                 select(vec![RoutingMode::Recursive, RoutingMode::Iterative]),
-                proptest::option::of(1u8..=64),
+                proptest::option::of(n_in(1..=64)),
                 0u8..8,
                 forged(),
             ),
@@ -720,7 +1019,7 @@ proptest! {
     ) {
         let clock = Clock::new();
         let path = build_path(&peer_cfg, &tables, &clock);
-        let mut node = SendingNode::new(node_cfg.clone());
+        let mut node = SendingNode::new(node_cfg);
         let wanted = node_cfg.wanted();
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut t = clock.now;
@@ -737,7 +1036,7 @@ proptest! {
         let set = option.set().clone();
         let at = tick();
         prop_assert_eq!(option.n(), Some(wanted));
-        check_save(&mut node, at, &set, wanted, Some(false), |node| node.on_response(at, kind, &option))?;
+        check_save(&mut node, at, kind, &set, Some(false), |node| node.on_response(at, kind, &option))?;
 
         // Honest iterative answers: never refused.
         for (i, peer) in path.iter().enumerate() {
@@ -748,12 +1047,12 @@ proptest! {
                 return Err(TestCaseError::fail("iterative option filled in place"));
             };
             let at = tick();
-            check_save(&mut node, at, &answer, wanted, Some(false), |node| node.on_answer(at, kind, hop, &answer))?;
+            check_save(&mut node, at, kind, &answer, Some(false), |node| node.on_answer(at, kind, hop, &answer))?;
         }
 
-        // Forged recursive responses.
+        // Forged recursive responses, with any N or none in the option.
         for (mode, n, hop, forged) in &tampered {
-            let set = forged.set(n.unwrap_or(node_cfg.max_n()), 1, hop.saturating_sub(1));
+            let set = forged.set(wanted, 1, hop.saturating_sub(1));
             let filter = node_cfg.filter();
             let option = PiggybackOption::from_parts(*mode, *n, filter, *hop, set.clone())
                 .or_else(|_| PiggybackOption::from_parts(*mode, None, filter, *hop, set.clone()))
@@ -763,16 +1062,16 @@ proptest! {
                 .unwrap();
             let set = option.set().clone();
             let last = option.hop().saturating_sub(1);
-            // K is bounded by the option's N, never above the node's own N
-            // wanted, or by the node's N cap when the option carries none.
-            let bound = option.n().map_or(node_cfg.max_n(), |n| n.min(wanted));
+            // Changed on purpose (c22c174): K is bounded by the node's own N
+            // wanted, whatever N the option carries (it used to be the
+            // option's N capped at N wanted, or the node's N cap without one).
             // With `hop() <= 1` no peer processed the request: any entry is
             // out of range.
             let expect_err = Some(
-                option.mode() != RoutingMode::Recursive || structurally_bad(&set, bound, 1, last),
+                option.mode() != RoutingMode::Recursive || structurally_bad(&set, wanted, 1, last),
             );
             let at = tick();
-            check_save(&mut node, at, &set, bound, expect_err, |node| node.on_response(at, kind, &option))?;
+            check_save(&mut node, at, kind, &set, expect_err, |node| node.on_response(at, kind, &option))?;
         }
 
         // Forged iterative answers.
@@ -780,7 +1079,95 @@ proptest! {
             let set = forged.set(wanted, *hop, *hop);
             let expect_err = structurally_bad(&set, wanted, *hop, *hop);
             let at = tick();
-            check_save(&mut node, at, &set, wanted, Some(expect_err), |node| node.on_answer(at, kind, *hop, &set))?;
+            check_save(&mut node, at, kind, &set, Some(expect_err), |node| node.on_answer(at, kind, *hop, &set))?;
+        }
+
+        // A success takes a reserve candidate out of reserve: it counts
+        // from then on.
+        let at = tick();
+        let reserve: Vec<TransportAddress> = node
+            .candidates()
+            .filter(|c| c.is_reserve())
+            .map(|c| c.candidate().address)
+            .collect();
+        for address in reserve {
+            let shortfall = node.shortfall(at);
+            let worked = Feedback::Worked { rtt: Duration::from_millis(10) };
+            prop_assert!(node.feedback(at, &address, worked));
+            let c = node.get(&address).unwrap();
+            prop_assert!(!c.is_reserve());
+            prop_assert_eq!(c.srtt(), Some(Duration::from_millis(10)));
+            prop_assert_eq!(node.shortfall(at), shortfall.saturating_sub(1));
+            check_cache(&node, at)?;
+        }
+        prop_assert!(node.candidates().all(|c| !c.is_reserve()));
+    }
+
+    /// (j) a damaged encoding decoded into an option or a set that already
+    /// holds entries: either it decodes as `decode_option` / `decode_answer`
+    /// would, or the error leaves the set empty and the option's mode, N,
+    /// filter and hop as they were.
+    #[test]
+    fn decoders_leave_the_set_empty_on_error(
+        forged in forged(),
+        n in proptest::option::of(n_in(1..=64)),
+        hop in any::<u8>(),
+        damage in damage(),
+        mut prior in forged(),
+    ) {
+        let wire_cfg = WireConfig::default();
+        prior.consistent = false;
+        let prior_set = prior.set(N::MAX, 0, 0);
+        let mut set = forged.set(N::MAX, 0, 0);
+        if let Some(n) = n {
+            while set.len() > usize::from(n.get()) {
+                set = CandidateSet::from_entries(set.key(), set.entries()[1..].iter().copied()).unwrap();
+            }
+        }
+
+        // The request option.
+        let option =
+            PiggybackOption::from_parts(RoutingMode::Recursive, n, Filter::ANY, hop, set.clone())
+                .unwrap();
+        let mut bytes = Vec::new();
+        wire::encode_option(&option, Direction::Request, &wire_cfg, &mut bytes).unwrap();
+        damage.apply(&mut bytes);
+        let header = (RoutingMode::Recursive, Some(N::MAX), Filter::services(Services::TURN), 9);
+        let mut into = PiggybackOption::from_parts(
+            header.0, header.1, header.2, header.3, prior_set.clone(),
+        )
+        .unwrap();
+        let result = wire::decode_option_into(&mut &bytes[..], &wire_cfg, &mut into);
+        match (result, wire::decode_option(&mut &bytes[..], &wire_cfg)) {
+            (Ok(()), Ok(decoded)) => prop_assert_eq!(into, decoded),
+            (Err(e), Err(e2)) => {
+                prop_assert_eq!(e, e2);
+                prop_assert!(into.set().is_empty(), "{} left {:?}", e, into.set());
+                prop_assert_eq!(
+                    (into.mode(), into.n(), into.filter(), into.hop()),
+                    header
+                );
+            }
+            (a, b) => return Err(TestCaseError::fail(format!("{a:?} vs {b:?}"))),
+        }
+
+        // The iterative answer.
+        let mut bytes = Vec::new();
+        let info = AnswerInfo { hop, n: n.unwrap_or(N::MAX) };
+        wire::encode_answer(&set, info, &wire_cfg, &mut bytes).unwrap();
+        damage.apply(&mut bytes);
+        let mut into = prior_set;
+        let result = wire::decode_answer_into(&mut &bytes[..], &wire_cfg, &mut into);
+        match (result, wire::decode_answer(&mut &bytes[..], &wire_cfg)) {
+            (Ok(got), Ok((info, decoded))) => {
+                prop_assert_eq!(got, info);
+                prop_assert_eq!(into, decoded);
+            }
+            (Err(e), Err(e2)) => {
+                prop_assert_eq!(e, e2);
+                prop_assert!(into.is_empty(), "{} left {:?}", e, into);
+            }
+            (a, b) => return Err(TestCaseError::fail(format!("{a:?} vs {b:?}"))),
         }
     }
 }
@@ -791,26 +1178,145 @@ proptest! {
 /// documents "a hop position that did not process the request".
 #[test]
 fn on_response_refuses_entries_no_hop_added() {
-    let config = Config::default().with_address_policy(AddressPolicy::permissive());
+    let config = NodeConfig::default().with_address_policy(AddressPolicy::permissive());
     let mut node = SendingNode::new(config);
     let now = Instant::now();
-    let address = TransportAddress::udp("45.0.0.1:3478".parse().unwrap());
     let forged = CandidateSet::from_entries(
         UniquenessKey::Ip,
         [SetEntry {
-            candidate: Candidate::peer(address, Services::BOTH),
+            candidate: public(1),
             hop: 1,
         }],
     )
     .unwrap();
     // Hop position 1: the option never passed an intermediate peer.
-    let option =
-        PiggybackOption::from_parts(RoutingMode::Recursive, Some(10), Filter::ANY, 1, forged)
-            .unwrap();
+    let option = PiggybackOption::from_parts(
+        RoutingMode::Recursive,
+        Some(N::DEFAULT),
+        Filter::ANY,
+        1,
+        forged,
+    )
+    .unwrap();
     let result = node.on_response(now, MessageKind::Join, &option);
     assert!(
         matches!(result, Err(ResponseError::HopOutOfRange { hop: 1, .. })),
         "{result:?}"
     );
-    assert!(node.cache().is_empty());
+    assert!(node.is_empty());
+}
+
+/// (b) with exact numbers: a node that wants 4 with the default 50 % share
+/// counts 2 per hop, whatever N the response claims. One hop that sent all
+/// four has two of them kept as reserve; a fifth is too many for N = 4 even
+/// when the option says N = 64.
+#[test]
+fn node_judges_by_its_own_n_not_the_echoed_one() {
+    let wanted = N::new(4).unwrap();
+    let config = NodeConfig::default()
+        .with_wanted(wanted)
+        .with_address_policy(AddressPolicy::permissive());
+    let now = Instant::now();
+    let entries = |k: u8| {
+        CandidateSet::from_entries(
+            UniquenessKey::Ip,
+            (1..=k).map(|i| SetEntry {
+                candidate: public(i),
+                hop: 1,
+            }),
+        )
+        .unwrap()
+    };
+    for echoed in [None, Some(wanted), Some(N::MAX)] {
+        let mut node = SendingNode::new(config);
+        let option =
+            PiggybackOption::from_parts(RoutingMode::Recursive, echoed, Filter::ANY, 2, entries(4))
+                .unwrap();
+        let r = node.on_response(now, MessageKind::Join, &option).unwrap();
+        assert_eq!(
+            (
+                r.offered,
+                r.saved,
+                r.reserved,
+                r.refreshed,
+                r.usable,
+                r.shortfall
+            ),
+            (4, 2, 2, 0, 2, 2),
+            "N echoed {echoed:?}"
+        );
+        let reserve: Vec<bool> = node.best(now, 4).iter().map(|c| c.is_reserve()).collect();
+        assert_eq!(reserve, [false, false, true, true]);
+    }
+    for echoed in [None, Some(N::new(5).unwrap()), Some(N::MAX)] {
+        let mut node = SendingNode::new(config);
+        let option =
+            PiggybackOption::from_parts(RoutingMode::Recursive, echoed, Filter::ANY, 2, entries(5))
+                .unwrap();
+        assert_eq!(
+            node.on_response(now, MessageKind::Join, &option),
+            Err(ResponseError::TooMany { k: 5, n: wanted }),
+            "N echoed {echoed:?}"
+        );
+        assert!(node.is_empty());
+    }
+}
+
+/// The two cases in properties.proptest-regressions, shrunk under the old
+/// API (its `Config` type), written out in the new one, so they stay
+/// covered whatever the strategies generate.
+#[test]
+fn old_regressions() {
+    let now = Instant::now();
+    let unwilling = |last| Candidate::peer(public(last).address, Services::NONE);
+    let set = |hop| {
+        CandidateSet::from_entries(
+            UniquenessKey::Ip,
+            [1, 2].map(|i| SetEntry {
+                candidate: unwilling(i),
+                hop,
+            }),
+        )
+        .unwrap()
+    };
+    // 1: the option came back at hop position 0, carrying no N, to a node
+    // with a cache of 1: hop 1 did not process it, so the set is refused.
+    let config = NodeConfig::default()
+        .with_wanted(N::new(2).unwrap())
+        .with_per_hop_share(PerHopShare::new(2).unwrap())
+        .with_cache_capacity(1)
+        .unwrap();
+    let mut node = SendingNode::new(config);
+    let option =
+        PiggybackOption::from_parts(RoutingMode::Recursive, None, Filter::ANY, 0, set(1)).unwrap();
+    assert_eq!(
+        node.on_response(now, MessageKind::Join, &option),
+        Err(ResponseError::HopOutOfRange {
+            index: 0,
+            hop: 1,
+            first: 1,
+            last: 0
+        })
+    );
+    assert!(node.is_empty());
+    // 2: N = 2 in the option, but the node wants 1: K = 2 is too many.
+    let config = NodeConfig::default()
+        .with_wanted(N::MIN)
+        .with_per_hop_share(PerHopShare::new(1).unwrap())
+        .with_cache_capacity(1)
+        .unwrap();
+    let mut node = SendingNode::new(config);
+    let option = PiggybackOption::from_parts(
+        RoutingMode::Recursive,
+        Some(N::new(2).unwrap()),
+        Filter::ANY,
+        2,
+        set(1),
+    )
+    .unwrap();
+    assert_eq!(
+        node.on_response(now, MessageKind::Join, &option),
+        Err(ResponseError::TooMany { k: 2, n: N::MIN })
+    );
+    assert!(node.is_empty());
 }
