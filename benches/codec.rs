@@ -1,7 +1,7 @@
 //! The RELOAD-compatible codec ([`stun_turn_discovery::wire`]) next to its
 //! peer, the same option through serde and postcard.
 //!
-//! Run with `cargo bench --all-features --bench codec` (it needs the
+//! Run with `cargo bench --features serde --bench codec` (it needs the
 //! `serde` feature for the postcard peer); then `scripts/bench-report`
 //! writes BENCHMARKS.md from the results.
 //!
@@ -13,9 +13,10 @@
 //! * `decode/{family}`: `wire::decode_option_into` into a reused option
 //!   with room for 10;
 //! * `roundtrip/{family}`: both;
-//! * `append_in_place/{family}`: `wire::append_in_place` of 5 candidates
-//!   onto an encoded option that holds 5 (the buffer is reset each
-//!   iteration by `clear` and a copy of the original bytes, included);
+//! * `append_in_place/{family}`: `IntermediatePeer::on_encoded_request`
+//!   appending 5 candidates in place onto an encoded option that holds 5
+//!   (the buffer is reset each iteration by `clear` and a copy of the
+//!   original bytes, included);
 //! * `postcard_encode/{family}`, `postcard_decode/{family}`,
 //!   `postcard_roundtrip/{family}`: the same `PiggybackOption` through
 //!   `postcard::to_slice` into a reused buffer and `postcard::from_bytes`
@@ -36,13 +37,13 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use stun_turn_discovery::wire::{self, Direction, WireConfig};
 use stun_turn_discovery::{
-    AddressPolicy, Candidate, CandidateSet, Config, Filter, IntermediatePeer, MessageKind,
-    PiggybackOption, RoutingMode, SelectionPolicy, Services, SetEntry, Source, TransportAddress,
-    UniquenessKey,
+    AddressPolicy, Candidate, CandidateSet, Filter, IntermediatePeer, MessageKind, PeerConfig,
+    PerHopShare, PiggybackOption, RoutingMode, SelectionPolicy, Services, SetEntry, Source,
+    TransportAddress, UniquenessKey, N,
 };
 
-/// N of the option, and the entries of a full set.
-const N: u8 = 10;
+/// N of the option, and the entries of a full set: 10.
+const WANT: N = N::DEFAULT;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Family {
@@ -93,16 +94,21 @@ fn option(family: Family, count: u32) -> PiggybackOption {
     let set = CandidateSet::from_entries(UniquenessKey::Ip, entries(family, 1_000_000, count))
         .expect("distinct addresses");
     let next_hop = 1 + count.div_ceil(5) as u8;
-    PiggybackOption::from_parts(RoutingMode::Recursive, Some(N), Filter::ANY, next_hop, set)
-        .expect("a valid option")
+    PiggybackOption::from_parts(
+        RoutingMode::Recursive,
+        Some(WANT),
+        Filter::ANY,
+        next_hop,
+        set,
+    )
+    .expect("a valid option")
 }
 
 /// An intermediate peer with a 75-entry table of `family` (the draft's
 /// §3.3.3 routing-table size), per-hop share 100 %, by priority.
 fn peer(family: Family, now: Instant) -> IntermediatePeer {
-    let config = Config::default()
-        .with_per_hop_share(100)
-        .expect("100 % is a valid share")
+    let config = PeerConfig::default()
+        .with_per_hop_share(PerHopShare::WHOLE)
         .with_address_policy(AddressPolicy::permissive())
         .with_selection(SelectionPolicy::ByPriority);
     let mut peer = IntermediatePeer::new(config);
@@ -122,14 +128,13 @@ fn codec(c: &mut Criterion) {
     let mut group = c.benchmark_group("codec");
     for family in Family::ALL {
         let fam = family.name();
-        let full = option(family, u32::from(N));
+        let full = option(family, u32::from(WANT.get()));
 
         // The crate's codec.
         let mut encoded = Vec::new();
         wire::encode_option(&full, Direction::Request, &cfg, &mut encoded).expect("encodes");
         assert_eq!(encoded.len(), wire::option_len(&full));
-        let mut target =
-            PiggybackOption::recursive(Some(N), Filter::ANY, UniquenessKey::Ip).expect("valid N");
+        let mut target = PiggybackOption::recursive(Some(WANT), Filter::ANY, UniquenessKey::Ip);
         wire::decode_option_into(&mut &encoded[..], &cfg, &mut target).expect("decodes");
         assert_eq!(target, full);
         let mut buf: Vec<u8> = Vec::with_capacity(1024);
@@ -160,7 +165,8 @@ fn codec(c: &mut Criterion) {
             });
         });
 
-        // Appending in place: 5 candidates onto an option that holds 5.
+        // Appending in place (`on_encoded_request`, id `append_in_place`):
+        // 5 candidates onto an option that holds 5.
         let now = Instant::now();
         let peer = peer(family, now);
         let mut half = Vec::new();
@@ -169,18 +175,18 @@ fn codec(c: &mut Criterion) {
         let mut work = BytesMut::with_capacity(1024);
         let mut rng = ChaCha8Rng::seed_from_u64(0x5eed);
         work.extend_from_slice(&half);
-        let report =
-            wire::append_in_place(&peer, now, MessageKind::Join, &mut work, &cfg, &mut rng)
-                .expect("appends");
+        let report = peer
+            .on_encoded_request(now, MessageKind::Join, &mut work, &cfg, &mut rng)
+            .expect("appends");
         assert_eq!(report.added(), 5);
         let appended = wire::decode_option(&mut &work[..], &cfg).expect("decodes");
-        assert_eq!(appended.set().len(), usize::from(N));
+        assert_eq!(appended.set().len(), usize::from(WANT.get()));
         group.throughput(Throughput::Bytes(work.len() as u64));
         group.bench_function(format!("append_in_place/{fam}"), |b| {
             b.iter(|| {
                 work.clear();
                 work.extend_from_slice(black_box(&half));
-                wire::append_in_place(&peer, now, MessageKind::Join, &mut work, &cfg, &mut rng)
+                peer.on_encoded_request(now, MessageKind::Join, &mut work, &cfg, &mut rng)
                     .expect("appends")
                     .added()
             });

@@ -5,7 +5,7 @@
 //! uniqueness check; and what the sending node spends saving a response's
 //! set and picking the best candidates.
 //!
-//! Run with `cargo bench --all-features --bench per_hop`; then
+//! Run with `cargo bench --features serde --bench per_hop`; then
 //! `scripts/bench-report` writes BENCHMARKS.md from the results.
 //!
 //! Benchmark ids, group `on_request` (the report script parses them):
@@ -31,14 +31,15 @@ use criterion::{
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use stun_turn_discovery::peer::TableConfig;
 use stun_turn_discovery::{
-    AddressPolicy, Candidate, CandidateSet, Config, Filter, IntermediatePeer, MessageKind,
-    PerformanceHints, PiggybackOption, RoutingMode, SelectionPolicy, SendingNode, Services,
-    SetEntry, Source, TransportAddress, UniquenessKey,
+    AddressPolicy, Candidate, CandidateSet, Filter, IntermediatePeer, MessageKind, NodeConfig,
+    PeerConfig, PerHopShare, PerformanceHints, PiggybackOption, RoutingMode, SelectionPolicy,
+    SendingNode, Services, SetEntry, Source, TransportAddress, UniquenessKey, N,
 };
 
-/// N asked for by every request.
-const N: u8 = 10;
+/// N asked for by every request: 10.
+const WANT: N = N::DEFAULT;
 
 /// Inputs restored (unmeasured) before each timed pass. A pass runs the
 /// measured routine on `RING` inputs that stay in the L1 cache, like a
@@ -139,11 +140,16 @@ fn preset_address(i: u32, family: Family) -> SocketAddr {
 }
 
 /// The intermediate peers' configuration: one hop may fill all of N, any
-/// address is accepted, and `policy` selects.
-fn peer_config(policy: SelectionPolicy) -> Config {
-    Config::default()
-        .with_per_hop_share(100)
-        .expect("100 % is a valid share")
+/// address is accepted, the table holds the largest size benchmarked (the
+/// default capacity is 512), and `policy` selects.
+fn peer_config(policy: SelectionPolicy) -> PeerConfig {
+    let max = SIZES.into_iter().max().expect("sizes");
+    let table = TableConfig::default()
+        .with_max_entries(max)
+        .expect("a non-zero capacity");
+    PeerConfig::default()
+        .with_table(table)
+        .with_per_hop_share(PerHopShare::WHOLE)
         .with_address_policy(AddressPolicy::permissive())
         .with_selection(policy)
 }
@@ -179,13 +185,13 @@ fn make_peer(policy: SelectionPolicy, size: u32, family: Family, now: Instant) -
 
 /// A recursive option with N = 10 and an empty set with room for N.
 fn empty_recursive() -> PiggybackOption {
-    PiggybackOption::recursive(Some(N), Filter::ANY, UniquenessKey::Ip).expect("valid N")
+    PiggybackOption::recursive(Some(WANT), Filter::ANY, UniquenessKey::Ip)
 }
 
 /// A recursive option with N = 10 whose set already holds 5 candidates
 /// (added by hops 1 to 5) that are not in any table; the next hop is 6.
 fn half_recursive(family: Family) -> PiggybackOption {
-    let mut set = CandidateSet::with_capacity(UniquenessKey::Ip, N);
+    let mut set = CandidateSet::with_capacity(UniquenessKey::Ip, WANT);
     for i in 0..HALF {
         let candidate = Candidate::peer(
             TransportAddress::udp(preset_address(i, family)),
@@ -198,13 +204,13 @@ fn half_recursive(family: Family) -> PiggybackOption {
         })
         .expect("distinct addresses");
     }
-    PiggybackOption::from_parts(RoutingMode::Recursive, Some(N), Filter::ANY, 6, set)
+    PiggybackOption::from_parts(RoutingMode::Recursive, Some(WANT), Filter::ANY, 6, set)
         .expect("a valid half-full option")
 }
 
 /// An iterative option with N = 10 for the peer at hop 1.
 fn empty_iterative() -> PiggybackOption {
-    PiggybackOption::iterative(Some(N), Filter::ANY, UniquenessKey::Ip, 1).expect("valid N")
+    PiggybackOption::iterative(Some(WANT), Filter::ANY, UniquenessKey::Ip, 1)
 }
 
 /// How many candidates one `on_request` adds to the option `start` makes;
@@ -262,14 +268,14 @@ impl Start {
 /// The floor's set: a fixed array and a length.
 #[derive(Debug, Clone, Copy)]
 struct FixedSet {
-    addrs: [SocketAddr; N as usize],
+    addrs: [SocketAddr; WANT.get() as usize],
     len: usize,
 }
 
 impl FixedSet {
     fn new(preset: &[SocketAddr]) -> Self {
         let mut set = Self {
-            addrs: [SocketAddr::from(([0, 0, 0, 0], 0)); N as usize],
+            addrs: [SocketAddr::from(([0, 0, 0, 0], 0)); WANT.get() as usize],
             len: 0,
         };
         for &a in preset {
@@ -326,7 +332,15 @@ fn bench_floor(
 }
 
 fn on_request(c: &mut Criterion) {
-    let mut group = c.benchmark_group("on_request");
+    // Built with the `ablate-bloom` feature (benchmarking only) the set has
+    // no Bloom filter of keys; its results go to a group of their own, the
+    // ablation row of BENCHMARKS.md.
+    let name = if cfg!(feature = "ablate-bloom") {
+        "on_request_no_bloom"
+    } else {
+        "on_request"
+    };
+    let mut group = c.benchmark_group(name);
     for size in SIZES {
         for family in Family::ALL {
             let now = Instant::now();
@@ -366,7 +380,7 @@ fn on_request(c: &mut Criterion) {
 fn response_option(first: u32) -> PiggybackOption {
     let set = CandidateSet::from_entries(
         UniquenessKey::Ip,
-        (0..u32::from(N)).map(|i| SetEntry {
+        (0..u32::from(WANT.get())).map(|i| SetEntry {
             candidate: Candidate::peer(
                 TransportAddress::udp(table_address(first + i, Family::V4)),
                 Services::BOTH,
@@ -376,47 +390,46 @@ fn response_option(first: u32) -> PiggybackOption {
         }),
     )
     .expect("distinct addresses");
-    PiggybackOption::from_parts(RoutingMode::Recursive, Some(N), Filter::ANY, 3, set)
+    PiggybackOption::from_parts(RoutingMode::Recursive, Some(WANT), Filter::ANY, 3, set)
         .expect("a valid echoed option")
 }
 
 /// A sending node whose cache holds the 20 candidates of two earlier
 /// responses.
-fn prepared_node(config: &Config, now: Instant, earlier: &[PiggybackOption]) -> SendingNode {
-    let mut node = SendingNode::new(config.clone());
+fn prepared_node(config: NodeConfig, now: Instant, earlier: &[PiggybackOption]) -> SendingNode {
+    let mut node = SendingNode::new(config);
     for option in earlier {
         let report = node
             .on_response(now, MessageKind::Join, option)
             .expect("a valid response");
-        assert_eq!(report.saved, N);
+        assert_eq!(report.saved, WANT.get());
     }
     node
 }
 
 fn sending_node(c: &mut Criterion) {
-    let config = Config::default()
-        .with_per_hop_share(100)
-        .expect("100 % is a valid share")
+    let config = NodeConfig::default()
+        .with_per_hop_share(PerHopShare::WHOLE)
         .with_address_policy(AddressPolicy::permissive());
     let now = Instant::now();
     let earlier = [response_option(0), response_option(10)];
     let fresh = response_option(20);
 
-    let mut merged = prepared_node(&config, now, &earlier);
-    assert_eq!(merged.cache().len(), 20);
+    let mut merged = prepared_node(config, now, &earlier);
+    assert_eq!(merged.len(), 20);
     let report = merged
         .on_response(now, MessageKind::Join, &fresh)
         .expect("a valid response");
-    assert_eq!((report.saved, merged.cache().len()), (N, 30));
+    assert_eq!((report.saved, merged.len()), (WANT.get(), 30));
     assert_eq!(merged.best(now, 3).len(), 3);
 
     let mut group = c.benchmark_group("sending_node");
-    group.throughput(Throughput::Elements(u64::from(N)));
+    group.throughput(Throughput::Elements(u64::from(WANT.get())));
     group.bench_function("merge_and_best", |b| {
         // The node is built afresh (not cloned) so its cache has the spare
         // capacity a node that has been running would have.
         b.iter_batched_ref(
-            || prepared_node(&config, now, &earlier),
+            || prepared_node(config, now, &earlier),
             |node| {
                 let report = node.on_response(black_box(now), MessageKind::Join, black_box(&fresh));
                 let _ = black_box(report);

@@ -9,16 +9,28 @@ use std::time::{Duration, Instant};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use stun_turn_discovery::{
-    AddressPolicy, Candidate, Config, Feedback, IntermediatePeer, MessageKind, NatStatus, Outcome,
-    PerformanceHints, Role, Services, Source, TransportAddress,
+    AddressPolicy, Candidate, Feedback, IntermediatePeer, MessageKind, NatStatus, NodeConfig,
+    Outcome, PeerConfig, PerformanceHints, Role, SendingNode, Services, Source, TransportAddress,
+    N,
 };
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // Documentation addresses (RFC 5737) stand in for public ones here.
-    let config =
-        Config::default().with_address_policy(AddressPolicy::default().allow_documentation(true));
+    // Documentation addresses (RFC 5737) stand in for public ones here, so
+    // both roles allow them on top of the default (public Internet only).
+    let policy = AddressPolicy::default().allow_documentation(true);
+    let peer_config = PeerConfig::default().with_address_policy(policy);
     // The NATed node wants 12 candidates.
-    let node_config = config.clone().with_wanted(12)?;
+    let node_config = NodeConfig::default()
+        .with_wanted(N::new(12)?)
+        .with_address_policy(policy);
+    println!(
+        "intermediate peers: default N = {}, per-hop share {} (at most {} of the node's N = {} per hop), {:?} selection",
+        peer_config.default_n(),
+        peer_config.per_hop_share(),
+        peer_config.per_hop_share().cap(node_config.wanted()),
+        node_config.wanted(),
+        peer_config.selection(),
+    );
     let mut rng = ChaCha8Rng::seed_from_u64(2007);
     let now = Instant::now();
 
@@ -41,7 +53,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ];
     let mut path: Vec<IntermediatePeer> = Vec::new();
     for (i, addrs) in willing.iter().enumerate() {
-        let mut peer = IntermediatePeer::new(config.clone());
+        let mut peer = IntermediatePeer::new(peer_config);
         let routing = addrs.iter().map(|a| {
             let hints = PerformanceHints {
                 capacity: 100,
@@ -80,30 +92,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The joining node learns it is behind NAT (§4.1): its STUN Binding
     // came back with an address that is not its own.
     let nat = NatStatus::detect(["10.0.0.7".parse()?], 5060, "198.51.100.77:61000".parse()?);
-    println!("\njoining node: {nat:?}");
-    let mut node = stun_turn_discovery::SendingNode::new(node_config);
+    match nat {
+        NatStatus::BehindNat { reflexive } => {
+            println!("\njoining node: behind NAT (the STUN server saw it as {reflexive})");
+        }
+        NatStatus::Public => println!("\njoining node: not behind NAT"),
+    }
+    let mut node = SendingNode::new(node_config);
 
     // JOIN, recursive routing: the set rides in the request (§4.1, §4.2).
     let mut option = node.recursive_option();
-    println!("\nJOIN (recursive), N = {:?}", option.n());
+    let n = option
+        .n()
+        .map_or_else(|| "unset".to_owned(), |n| n.to_string());
+    println!("\nJOIN (recursive), N = {n}");
     for peer in &path {
-        let report = *peer
-            .on_request(now, MessageKind::Join, &mut option, &mut rng)
-            .report();
-        println!(
-            "  hop {}: K {} -> {} ({:?})",
-            report.hop, report.k_before, report.k_after, report.stop
-        );
+        let outcome = peer.on_request(now, MessageKind::Join, &mut option, &mut rng);
+        println!("  {}", outcome.report());
     }
     // The response comes back hop by hop, untouched (§4.2 step 1).
     for peer in path.iter().rev() {
-        let _ = peer.on_response(MessageKind::Join, &option);
+        peer.on_response(MessageKind::Join);
     }
     let saved = node.on_response(now, MessageKind::Join, &option)?;
-    println!(
-        "  saved {} new, {} still wanted",
-        saved.saved, saved.shortfall
-    );
+    println!("  node: {saved}");
 
     // Meanwhile peer 3 learns two willing peers for its routing table.
     let learned = ["198.51.100.30:3478", "198.51.100.31:3478"]
@@ -125,12 +137,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             peer.on_request(now, MessageKind::Get, &mut option, &mut rng)
         {
             let saved = node.on_answer(now, MessageKind::Get, hop, &answer)?;
-            println!(
-                "  hop {hop}: answered {} candidate(s), {} new, {} still wanted",
-                report.added(),
-                saved.saved,
-                saved.shortfall
-            );
+            println!("  {report}");
+            println!("    node: {saved}");
         }
     }
 
@@ -140,11 +148,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Role::Peer => "peer",
             Role::Client => "client",
         };
+        let reserve = if c.is_reserve() { " (reserve)" } else { "" };
         println!(
-            "  {:<26} {:<6} {:<9} priority {:>3} from hop {}",
+            "  {:<26} {:<6} {:<9} priority {:>3} from hop {}{reserve}",
             c.candidate().address.to_string(),
             role,
-            c.candidate().services,
+            c.candidate().services.to_string(),
             c.candidate().priority.unwrap_or(0),
             c.hop()
         );

@@ -24,10 +24,11 @@ use std::time::Instant;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use stun_turn_discovery::peer::{HopReport, Stop, TableConfig};
 use stun_turn_discovery::{
-    AddressPolicy, Candidate, Config, Filter, HopReport, IntermediatePeer, IpFamily, MessageKind,
-    Outcome, PerformanceHints, PiggybackOption, SelectionPolicy, SendingNode, Services, Source,
-    Stop, Transport, TransportAddress, UniquenessKey,
+    AddressPolicy, Candidate, Filter, IntermediatePeer, IpFamily, MessageKind, NodeConfig, Outcome,
+    PeerConfig, PerHopShare, PerformanceHints, PiggybackOption, SelectionPolicy, SendingNode,
+    Services, Source, Transport, TransportAddress, UniquenessKey, N,
 };
 
 mod counting {
@@ -103,6 +104,11 @@ const POLICIES: [SelectionPolicy; 4] = [
 
 const SIZES: [u32; 3] = [8, 75, 10_000];
 
+/// `n` as an [`N`].
+fn n(n: u8) -> N {
+    N::new(n).unwrap()
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Mix {
     V4,
@@ -129,11 +135,15 @@ fn make_peer(
     mix: Mix,
     now: Instant,
 ) -> IntermediatePeer {
-    let config = Config::default()
-        .with_selection(policy)
-        .with_per_hop_share(share)
+    // The default table holds 512 entries; the largest table here needs more.
+    let table = TableConfig::default()
+        .with_max_entries(size.max(TableConfig::default().max_entries()))
         .unwrap()
         .with_address_policy(AddressPolicy::default());
+    let config = PeerConfig::default()
+        .with_selection(policy)
+        .with_per_hop_share(PerHopShare::new(share).unwrap())
+        .with_table(table);
     let mut peer = IntermediatePeer::new(config);
     let candidates = (0..size).map(|i| {
         let services = match i % 3 {
@@ -182,7 +192,7 @@ fn hop(
 /// sending node's own option.
 fn run_matrix() {
     let now = Instant::now();
-    let node = SendingNode::new(Config::default());
+    let node = SendingNode::new(NodeConfig::default());
     for mix in [Mix::V4, Mix::Mixed] {
         for size in SIZES {
             for policy in POLICIES {
@@ -194,8 +204,7 @@ fn run_matrix() {
                     for (which, mut option) in [
                         (
                             "recursive(Some(10))",
-                            PiggybackOption::recursive(Some(10), Filter::ANY, UniquenessKey::Ip)
-                                .unwrap(),
+                            PiggybackOption::recursive(Some(n(10)), Filter::ANY, UniquenessKey::Ip),
                         ),
                         ("SendingNode::recursive_option", node.recursive_option()),
                     ] {
@@ -246,7 +255,7 @@ fn run_exhausting_walks() {
             // One per /24 among the IPv4 half.
             (Filter::ANY.with_family(IpFamily::V4), UniquenessKey::Prefix),
         ] {
-            let mut option = PiggybackOption::recursive(Some(64), filter, key).unwrap();
+            let mut option = PiggybackOption::recursive(Some(N::MAX), filter, key);
             let label = format!("{policy:?} {filter:?} {key:?}");
             let r = hop(&label, &peer, &mut option, now, &mut rng);
             assert!(r.k_after >= 1, "{label}");
@@ -259,11 +268,10 @@ fn run_exhausting_walks() {
         // Nothing passes: the whole table is proposed and refused.
         let v4_only = make_peer(policy, 100, 10_000, Mix::V4, now);
         let mut option = PiggybackOption::recursive(
-            Some(10),
+            Some(n(10)),
             Filter::ANY.with_family(IpFamily::V6),
             UniquenessKey::Ip,
-        )
-        .unwrap();
+        );
         let r = hop(
             &format!("{policy:?} no IPv6"),
             &v4_only,
@@ -294,9 +302,10 @@ fn zero_heap_allocations_in_recursive_on_request() {
 }
 
 /// Decoding into a caller's option or set with room allocates nothing
-/// (WIRE.md), and neither does appending in place to a buffer with room.
+/// (WIRE.md), and neither does `IntermediatePeer::on_encoded_request`
+/// appending in place to a buffer with room.
 #[test]
-fn zero_heap_allocations_in_decode_into_and_append_in_place() {
+fn zero_heap_allocations_in_decode_into_and_on_encoded_request() {
     use bytes::BytesMut;
     use stun_turn_discovery::wire::{self, AnswerInfo, Direction, WireConfig};
     use stun_turn_discovery::CandidateSet;
@@ -305,8 +314,7 @@ fn zero_heap_allocations_in_decode_into_and_append_in_place() {
     let now = Instant::now();
     for mix in [Mix::V4, Mix::Mixed] {
         let peer = make_peer(SelectionPolicy::ByPriority, 100, 75, mix, now);
-        let mut filled =
-            PiggybackOption::recursive(Some(10), Filter::ANY, UniquenessKey::Ip).unwrap();
+        let mut filled = PiggybackOption::recursive(Some(n(10)), Filter::ANY, UniquenessKey::Ip);
         let _ = peer.on_request(
             now,
             MessageKind::Join,
@@ -319,30 +327,30 @@ fn zero_heap_allocations_in_decode_into_and_append_in_place() {
         let mut answer_bytes = Vec::new();
         wire::encode_answer(
             filled.set(),
-            AnswerInfo { hop: 1, n: 10 },
+            AnswerInfo { hop: 1, n: n(10) },
             &cfg,
             &mut answer_bytes,
         )
         .unwrap();
 
-        let mut into =
-            PiggybackOption::recursive(Some(10), Filter::ANY, UniquenessKey::Ip).unwrap();
+        let mut into = PiggybackOption::recursive(Some(n(10)), Filter::ANY, UniquenessKey::Ip);
         assert_no_alloc("decode_option_into", || {
             wire::decode_option_into(&mut &bytes[..], &cfg, &mut into).unwrap()
         });
         assert_eq!(into, filled);
-        let mut set = CandidateSet::with_capacity(UniquenessKey::Ip, 10);
+        let mut set = CandidateSet::with_capacity(UniquenessKey::Ip, n(10));
         assert_no_alloc("decode_answer_into", || {
             wire::decode_answer_into(&mut &answer_bytes[..], &cfg, &mut set).unwrap()
         });
         assert_eq!(&set, filled.set());
 
-        let empty = PiggybackOption::recursive(Some(10), Filter::ANY, UniquenessKey::Ip).unwrap();
+        let empty = PiggybackOption::recursive(Some(n(10)), Filter::ANY, UniquenessKey::Ip);
         let mut buf = BytesMut::with_capacity(1024);
         wire::encode_option(&empty, Direction::Request, &cfg, &mut buf).unwrap();
         let mut rng = ChaCha8Rng::seed_from_u64(9);
-        let report = assert_no_alloc("append_in_place", || {
-            wire::append_in_place(&peer, now, MessageKind::Join, &mut buf, &cfg, &mut rng).unwrap()
+        let report = assert_no_alloc("on_encoded_request", || {
+            peer.on_encoded_request(now, MessageKind::Join, &mut buf, &cfg, &mut rng)
+                .unwrap()
         });
         assert_eq!(report.k_after, 10);
     }

@@ -14,9 +14,9 @@ use std::time::Instant;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use stun_turn_discovery::{
-    AddressPolicy, Candidate, Config, Filter, IntermediatePeer, MessageKind, Outcome,
-    PiggybackOption, SelectionPolicy, SendingNode, Services, Source, TransportAddress,
-    UniquenessKey,
+    AddressPolicy, Candidate, Filter, IntermediatePeer, MessageKind, NodeConfig, Outcome,
+    PeerConfig, PiggybackOption, SelectionPolicy, SendingNode, Services, Source, TransportAddress,
+    UniquenessKey, N,
 };
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
@@ -96,8 +96,13 @@ fn debug_with<'a>(events: &'a [Captured], field: &str) -> Vec<&'a Captured> {
         .collect()
 }
 
+/// `n` as an [`N`].
+fn n(n: u8) -> N {
+    N::new(n).unwrap()
+}
+
 fn peer(n: u8) -> IntermediatePeer {
-    let config = Config::default()
+    let config = PeerConfig::default()
         .with_selection(SelectionPolicy::ByPriority)
         .with_address_policy(AddressPolicy::default().allow_documentation(true));
     let mut peer = IntermediatePeer::new(config);
@@ -114,7 +119,7 @@ fn peer(n: u8) -> IntermediatePeer {
 #[test]
 fn on_request_emits_a_debug_event_with_kind_n_and_k() {
     let peer = peer(8);
-    let mut option = PiggybackOption::recursive(Some(10), Filter::ANY, UniquenessKey::Ip).unwrap();
+    let mut option = PiggybackOption::recursive(Some(n(10)), Filter::ANY, UniquenessKey::Ip);
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let (outcome, events) =
         capture(|| peer.on_request(Instant::now(), MessageKind::Join, &mut option, &mut rng));
@@ -134,7 +139,7 @@ fn on_request_emits_a_debug_event_with_kind_n_and_k() {
     assert!(e.get("message").is_some_and(|m| !m.is_empty()));
 
     // The next hop: K goes on from 5, with the default N when unset.
-    let mut unset = PiggybackOption::recursive(None, Filter::ANY, UniquenessKey::Ip).unwrap();
+    let mut unset = PiggybackOption::recursive(None, Filter::ANY, UniquenessKey::Ip);
     let (_, events) = capture(|| {
         let _ = peer.on_request(Instant::now(), MessageKind::Get, &mut unset, &mut rng);
         peer.on_request(Instant::now(), MessageKind::Get, &mut unset, &mut rng)
@@ -164,7 +169,7 @@ fn already_full_and_iterative_requests_are_traced_too() {
     let mut rng = ChaCha8Rng::seed_from_u64(2);
 
     // §4.2 step 3: a full set is left alone, and that is reported.
-    let mut option = PiggybackOption::recursive(Some(1), Filter::ANY, UniquenessKey::Ip).unwrap();
+    let mut option = PiggybackOption::recursive(Some(n(1)), Filter::ANY, UniquenessKey::Ip);
     let (_, events) = capture(|| {
         let _ = peer.on_request(
             Instant::now(),
@@ -187,8 +192,7 @@ fn already_full_and_iterative_requests_are_traced_too() {
     assert_eq!(hops[1].get("kind"), Some("Maintenance"));
 
     // Iterative mode.
-    let mut option =
-        PiggybackOption::iterative(Some(4), Filter::ANY, UniquenessKey::Ip, 3).unwrap();
+    let mut option = PiggybackOption::iterative(Some(n(4)), Filter::ANY, UniquenessKey::Ip, 3);
     let (outcome, events) =
         capture(|| peer.on_request(Instant::now(), MessageKind::Put, &mut option, &mut rng));
     assert!(matches!(outcome, Outcome::Answer(..)));
@@ -218,12 +222,11 @@ fn already_full_and_iterative_requests_are_traced_too() {
 #[test]
 fn on_response_emits_a_debug_event() {
     let peer = peer(4);
-    let mut option = PiggybackOption::recursive(Some(6), Filter::ANY, UniquenessKey::Ip).unwrap();
+    let mut option = PiggybackOption::recursive(Some(n(6)), Filter::ANY, UniquenessKey::Ip);
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     let _ = peer.on_request(Instant::now(), MessageKind::Join, &mut option, &mut rng);
 
-    let (action, events) = capture(|| peer.on_response(MessageKind::Join, &option));
-    let _ = action;
+    let ((), events) = capture(|| peer.on_response(MessageKind::Join));
     let responses: Vec<_> = events
         .iter()
         .filter(|e| e.level == Level::DEBUG && e.target.starts_with("stun_turn_discovery"))
@@ -231,9 +234,11 @@ fn on_response_emits_a_debug_event() {
     assert_eq!(responses.len(), 1, "{events:#?}");
     let e = responses[0];
     assert_eq!(e.get("kind"), Some("Join"));
-    assert_eq!(e.get("mode"), Some("Recursive"));
-    assert_eq!(e.get("k"), Some("3"));
     assert!(e.get("message").is_some_and(|m| !m.is_empty()));
+    // The response is forwarded unchanged: `on_response` sees only its
+    // kind, so the event carries no mode or K (the option stays as the
+    // request's last hop left it).
+    assert_eq!((option.set().len(), option.hop()), (3, 2));
     // Forwarding a response does not process it as a request.
     assert!(debug_with(&events, "k_before").is_empty());
 }
@@ -241,8 +246,8 @@ fn on_response_emits_a_debug_event() {
 #[test]
 fn sending_node_traces_what_it_saved() {
     let peer = peer(4);
-    let config =
-        Config::default().with_address_policy(AddressPolicy::default().allow_documentation(true));
+    let config = NodeConfig::default()
+        .with_address_policy(AddressPolicy::default().allow_documentation(true));
     let mut node = SendingNode::new(config);
     let mut option = node.recursive_option();
     let mut rng = ChaCha8Rng::seed_from_u64(4);
@@ -261,7 +266,7 @@ fn sending_node_traces_what_it_saved() {
 #[test]
 fn capture_is_scoped_to_its_closure() {
     let peer = peer(2);
-    let mut option = PiggybackOption::recursive(Some(2), Filter::ANY, UniquenessKey::Ip).unwrap();
+    let mut option = PiggybackOption::recursive(Some(n(2)), Filter::ANY, UniquenessKey::Ip);
     let mut rng = ChaCha8Rng::seed_from_u64(5);
     let (_, inner) = capture(|| {
         let _ = peer.on_request(Instant::now(), MessageKind::Join, &mut option, &mut rng);
@@ -270,7 +275,7 @@ fn capture_is_scoped_to_its_closure() {
     // Outside the closure no subscriber of ours is installed: this request
     // reaches no capture, and nothing panics.
     let _ = peer.on_request(Instant::now(), MessageKind::Join, &mut option, &mut rng);
-    let _ = peer.on_response(MessageKind::Join, &option);
+    peer.on_response(MessageKind::Join);
     let (_, none) = capture(|| ());
     assert!(none.is_empty());
     assert_eq!(debug_with(&inner, "k_before").len(), 1);
