@@ -6,7 +6,7 @@
 use thiserror::Error;
 
 use crate::candidate::{Candidate, TransportAddress};
-use crate::key::{KeyValue, UniquenessKey};
+use crate::key::{KeyFilter, KeyValue, UniquenessKey};
 use crate::n::N;
 
 /// One candidate in a set, with the position on the path of the
@@ -63,6 +63,7 @@ pub enum SetError {
 pub struct CandidateSet {
     key: UniquenessKey,
     entries: Vec<SetEntry>,
+    filter: KeyFilter,
 }
 
 impl CandidateSet {
@@ -71,6 +72,7 @@ impl CandidateSet {
         Self {
             key,
             entries: Vec::new(),
+            filter: KeyFilter::new(),
         }
     }
 
@@ -80,6 +82,7 @@ impl CandidateSet {
         Self {
             key,
             entries: Vec::with_capacity(n.len()),
+            filter: KeyFilter::default(),
         }
     }
 
@@ -134,7 +137,8 @@ impl CandidateSet {
     /// Appends `entry` unless its key is already present (§4.2 step 5) or
     /// the set is full; K grows by one on success (§4.2 step 6).
     pub fn try_push(&mut self, entry: SetEntry) -> Result<(), SetError> {
-        self.admit(&entry.candidate.address)?;
+        let key = self.admit(&entry.candidate.address)?;
+        self.filter.insert(&key);
         self.entries.push(entry);
         Ok(())
     }
@@ -142,6 +146,7 @@ impl CandidateSet {
     /// Empties the set, keeping its capacity.
     pub fn clear(&mut self) {
         self.entries.clear();
+        self.filter.clear();
     }
 
     /// §4.2 steps 5 and 6 for an intermediate peer: adds `candidate` (read
@@ -149,9 +154,10 @@ impl CandidateSet {
     /// its key is present or the set is full.
     #[inline]
     pub(crate) fn add_from_table(&mut self, candidate: &Candidate, priority: u16, hop: u8) -> bool {
-        if self.admit(&candidate.address).is_err() {
+        let Ok(key) = self.admit(&candidate.address) else {
             return false;
-        }
+        };
+        self.filter.insert(&key);
         let mut candidate = *candidate;
         candidate.priority = Some(priority);
         self.entries.push(SetEntry { candidate, hop });
@@ -160,7 +166,7 @@ impl CandidateSet {
 
     /// Empties the set and gives it `key`, keeping its capacity.
     pub(crate) fn reset(&mut self, key: UniquenessKey) {
-        self.entries.clear();
+        self.clear();
         self.key = key;
     }
 
@@ -172,26 +178,29 @@ impl CandidateSet {
     }
 
     /// Whether a candidate at `address` may join: room left and its key
-    /// absent.
+    /// absent. Returns its key.
     #[inline]
-    fn admit(&self, address: &TransportAddress) -> Result<(), SetError> {
+    fn admit(&self, address: &TransportAddress) -> Result<KeyValue, SetError> {
         if self.entries.len() >= N::MAX.len() {
             return Err(SetError::Full);
         }
-        if self.contains_key(self.key.of(address)) {
+        let key = self.key.of(address);
+        if self.contains_key(key) {
             return Err(SetError::Duplicate {
                 address: *address,
                 key: self.key,
             });
         }
-        Ok(())
+        Ok(key)
     }
 
     #[inline]
     fn contains_key(&self, key: KeyValue) -> bool {
-        self.entries
-            .iter()
-            .any(|e| self.key.of(&e.candidate.address) == key)
+        self.filter.may_contain(&key)
+            && self
+                .entries
+                .iter()
+                .any(|e| self.key.of(&e.candidate.address) == key)
     }
 }
 
@@ -204,6 +213,7 @@ impl Clone for CandidateSet {
         Self {
             key: self.key,
             entries,
+            filter: self.filter,
         }
     }
 
@@ -211,6 +221,7 @@ impl Clone for CandidateSet {
     /// has room.
     fn clone_from(&mut self, source: &Self) {
         self.key = source.key;
+        self.filter = source.filter;
         self.entries.clone_from(&source.entries);
     }
 }

@@ -13,7 +13,7 @@ use bytes::BytesMut;
 use rand::Rng;
 
 use crate::candidate::Candidate;
-use crate::key::{KeyValue, UniquenessKey};
+use crate::key::{KeyFilter, KeyValue, UniquenessKey};
 use crate::n::N;
 use crate::option::{MessageKind, RoutingMode};
 use crate::set::SetEntry;
@@ -89,12 +89,14 @@ fn append<R: Rng + ?Sized>(
     }
     let key = view.key();
     let mut keys = [KeyValue::default(); MAX];
+    let mut filter = KeyFilter::new();
     let mut known = 0usize;
     for (index, e) in view.entries().enumerate() {
         let kv = key.of(&e.candidate.address);
-        if keys[..known].contains(&kv) {
+        if filter.may_contain(&kv) && keys[..known].contains(&kv) {
             return Err(WireError::DuplicateKey { index: index as u8 });
         }
+        filter.insert(&kv);
         keys[known] = kv;
         known += 1;
     }
@@ -110,6 +112,7 @@ fn append<R: Rng + ?Sized>(
     let mut sink = AppendSink {
         key,
         keys,
+        filter,
         known,
         k,
         buf,
@@ -131,6 +134,7 @@ fn append<R: Rng + ?Sized>(
 struct AppendSink<'a> {
     key: UniquenessKey,
     keys: [KeyValue; MAX],
+    filter: KeyFilter,
     known: usize,
     k: usize,
     buf: &'a mut BytesMut,
@@ -146,9 +150,10 @@ impl Sink for AppendSink<'_> {
             return false;
         }
         let kv = self.key.of(&candidate.address);
-        if self.keys[..self.known].contains(&kv) {
+        if self.filter.may_contain(&kv) && self.keys[..self.known].contains(&kv) {
             return false;
         }
+        self.filter.insert(&kv);
         self.keys[self.known] = kv;
         self.known += 1;
         self.k += 1;
