@@ -75,6 +75,11 @@ impl CachedCandidate {
         self.failures
     }
 
+    /// Until when it backs off after a failure, if it does.
+    pub fn retry_at(&self) -> Option<Instant> {
+        self.retry_at
+    }
+
     /// Whether it may be handed out at `now` (not backing off after a
     /// failure).
     pub fn is_usable(&self, now: Instant) -> bool {
@@ -92,6 +97,32 @@ impl CachedCandidate {
     /// not reserve.
     pub(crate) fn counts(&self, now: Instant) -> bool {
         !self.reserve && self.is_usable(now)
+    }
+
+    /// A cached candidate with every field given, for a restore.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn restored(
+        candidate: Candidate,
+        hop: u8,
+        first_seen: Instant,
+        refreshed: Instant,
+        sightings: u32,
+        srtt: Option<Duration>,
+        failures: u8,
+        retry_at: Option<Instant>,
+        reserve: bool,
+    ) -> Self {
+        Self {
+            candidate,
+            hop,
+            first_seen,
+            refreshed,
+            sightings,
+            srtt,
+            failures,
+            retry_at,
+            reserve,
+        }
     }
 
     /// Ranking, best first: usable, not reserve, fewer failures, worked,
@@ -257,6 +288,12 @@ impl CandidateCache {
             retry_at: None,
             reserve: !in_share,
         };
+        self.insert_ranked(now, new)
+    }
+
+    /// Inserts `new` if there is room, else in place of the worst entry if
+    /// `new` ranks above it.
+    fn insert_ranked(&mut self, now: Instant, new: CachedCandidate) -> Inserted {
         if self.entries.len() < self.capacity {
             self.entries.push(new);
             return Inserted::New;
@@ -273,6 +310,26 @@ impl CandidateCache {
                 Inserted::New
             }
             _ => Inserted::NoRoom,
+        }
+    }
+
+    /// Puts back candidates exported earlier, with all their state, best
+    /// first, so a later one never displaces an earlier one: each unless its
+    /// key is present; when full, only in place of an entry that ranks
+    /// below it. Calls `each` with what happened to each.
+    pub(crate) fn restore(
+        &mut self,
+        now: Instant,
+        mut saved: Vec<CachedCandidate>,
+        mut each: impl FnMut(Inserted),
+    ) {
+        saved.sort_by(|a, b| a.rank(b, now));
+        for new in saved {
+            if self.position(&new.candidate.address).is_some() {
+                each(Inserted::Duplicate);
+            } else {
+                each(self.insert_ranked(now, new));
+            }
         }
     }
 

@@ -12,9 +12,10 @@
 
 mod cache;
 mod config;
+mod persist;
 mod report;
 
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use crate::admission::{check_stamps, Admission, Inserted, StampError, Verdict};
 use crate::candidate::TransportAddress;
@@ -24,6 +25,7 @@ use crate::set::{CandidateSet, SetEntry};
 
 pub use cache::{CachedCandidate, Feedback};
 pub use config::NodeConfig;
+pub use persist::{CacheSnapshot, ImportReport, SavedCandidate};
 pub use report::{ResponseError, SaveReport};
 
 use cache::CandidateCache;
@@ -32,7 +34,7 @@ use cache::CandidateCache;
 /// candidate cache and feedback.
 ///
 /// ```
-/// use std::time::Instant;
+/// use std::time::{Instant, SystemTime};
 /// use stun_turn_discovery::*;
 ///
 /// let mut node = SendingNode::new(NodeConfig::default());
@@ -177,6 +179,89 @@ impl SendingNode {
     /// configured lifetime; returns how many went.
     pub fn expire(&mut self, now: Instant) -> usize {
         self.cache.expire(now, self.config.entry_lifetime())
+    }
+
+    /// The cache as plain values with wall-clock times, for the host to
+    /// store across a restart; `wall` is the wall-clock time at `now`.
+    ///
+    /// ```
+    /// use std::time::{Instant, SystemTime};
+    /// use stun_turn_discovery::*;
+    /// let node = SendingNode::new(NodeConfig::default());
+    /// let snapshot = node.export(Instant::now(), SystemTime::now());
+    /// let mut restarted = SendingNode::new(NodeConfig::default());
+    /// let report = restarted.import(Instant::now(), SystemTime::now(), &snapshot);
+    /// assert_eq!(report.restored, 0);
+    /// ```
+    pub fn export(&self, now: Instant, wall: SystemTime) -> CacheSnapshot {
+        CacheSnapshot {
+            candidates: self
+                .cache
+                .iter()
+                .map(|c| SavedCandidate::from_cached(c, now, wall))
+                .collect(),
+        }
+    }
+
+    /// Puts back what [`export`](Self::export) saved, with its back-off,
+    /// feedback and reserve state; `wall` is the wall-clock time at `now`.
+    /// Candidates not refreshed within [`NodeConfig::entry_lifetime`], or
+    /// that this node's filter or address policy refuses now, are left out;
+    /// the per-hop share does not apply (each keeps the reserve state it
+    /// had). Candidates already cached keep their current state.
+    pub fn import(
+        &mut self,
+        now: Instant,
+        wall: SystemTime,
+        snapshot: &CacheSnapshot,
+    ) -> ImportReport {
+        let mut report = ImportReport::default();
+        let mut restore = Vec::with_capacity(snapshot.candidates.len());
+        let lifetime = self.config.entry_lifetime();
+        for s in &snapshot.candidates {
+            let refreshed = persist::to_instant(s.refreshed, now, wall);
+            let Some(refreshed) =
+                refreshed.filter(|r| now.saturating_duration_since(*r) < lifetime)
+            else {
+                report.expired += 1;
+                continue;
+            };
+            if !self.config.filter().accepts(&s.candidate)
+                || self
+                    .config
+                    .address_policy()
+                    .check(&s.candidate.address)
+                    .is_err()
+            {
+                report.refused += 1;
+                continue;
+            }
+            let first_seen = persist::to_instant(s.first_seen, now, wall)
+                .filter(|f| *f <= refreshed)
+                .unwrap_or(refreshed);
+            let retry_at = match s.retry_at.map(|w| persist::to_instant(w, now, wall)) {
+                None => None,
+                // A back-off `Instant` cannot hold: as long as possible.
+                Some(t) => Some(t.unwrap_or_else(|| now + lifetime)),
+            };
+            restore.push(CachedCandidate::restored(
+                s.candidate,
+                s.hop,
+                first_seen,
+                refreshed,
+                s.sightings,
+                s.srtt,
+                s.failures,
+                retry_at,
+                s.reserve,
+            ));
+        }
+        self.cache.restore(now, restore, |inserted| match inserted {
+            Inserted::New | Inserted::Known => report.restored += 1,
+            Inserted::Duplicate => report.duplicate += 1,
+            Inserted::NoRoom => report.no_room += 1,
+        });
+        report
     }
 
     fn save(

@@ -1,0 +1,165 @@
+//! A sending node keeps what it learned across a restart: `export` turns
+//! its cache into plain values with wall-clock times, `import` puts them
+//! back with feedback, back-off and reserve state, judged by the node's
+//! current lifetime, filter and address policy, never by the per-hop share.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::{Duration, Instant, SystemTime};
+
+use stun_turn_discovery::node::{CacheSnapshot, ImportReport};
+use stun_turn_discovery::*;
+
+fn addr(i: u32) -> TransportAddress {
+    TransportAddress::new(
+        IpAddr::V4(Ipv4Addr::from(0x0b00_0000 | i)),
+        3478,
+        Transport::Udp,
+    )
+}
+
+fn entry(i: u32, hop: u8) -> SetEntry {
+    SetEntry {
+        candidate: Candidate::peer(addr(i), Services::BOTH).with_priority(100),
+        hop,
+    }
+}
+
+fn response(entries: impl IntoIterator<Item = SetEntry>, next_hop: u8) -> PiggybackOption {
+    let set = CandidateSet::from_entries(UniquenessKey::Ip, entries).unwrap();
+    PiggybackOption::from_parts(
+        RoutingMode::Recursive,
+        Some(N::DEFAULT),
+        Filter::ANY,
+        next_hop,
+        set,
+    )
+    .unwrap()
+}
+
+/// The state worth keeping: a node with 5 in-share and 5 reserve
+/// candidates (one hop sent 10), one that worked, one backing off.
+fn learned(t0: Instant) -> SendingNode {
+    let mut node = SendingNode::new(NodeConfig::default());
+    let r = node
+        .on_response(
+            t0,
+            MessageKind::Join,
+            &response((0..10).map(|i| entry(i, 1)), 2),
+        )
+        .unwrap();
+    assert_eq!((r.saved, r.reserved), (5, 5));
+    assert!(node.feedback(
+        t0,
+        &addr(0),
+        Feedback::Worked {
+            rtt: Duration::from_millis(30)
+        }
+    ));
+    assert!(node.feedback(t0, &addr(1), Feedback::Failed));
+    node
+}
+
+fn import_report(r: ImportReport) -> [u32; 5] {
+    [r.restored, r.expired, r.refused, r.duplicate, r.no_room]
+}
+
+#[test]
+fn a_restart_keeps_state_reserve_and_back_off() {
+    let t0 = Instant::now();
+    let wall0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    let node = learned(t0);
+    let later = t0 + Duration::from_secs(10);
+    let snapshot = node.export(later, wall0 + Duration::from_secs(10));
+    assert_eq!(snapshot.candidates.len(), 10);
+
+    // The process restarts: a new Instant base, wall clock 20 s on.
+    let t1 = t0 + Duration::from_secs(3_600);
+    let wall1 = wall0 + Duration::from_secs(20);
+    let mut restarted = SendingNode::new(NodeConfig::default());
+    let report = restarted.import(t1, wall1, &snapshot);
+    assert_eq!(import_report(report), [10, 0, 0, 0, 0]);
+
+    // Nothing dropped by the per-hop share: 5 reserve again, shortfall as before.
+    assert_eq!(restarted.candidates().filter(|c| c.is_reserve()).count(), 5);
+    assert_eq!(restarted.shortfall(t1), node.shortfall(later));
+    // The one that worked is still best, with its RTT.
+    let best = restarted.best(t1, 1)[0];
+    assert_eq!(
+        (best.candidate().address, best.srtt()),
+        (addr(0), Some(Duration::from_millis(30)))
+    );
+    // Back-off survives: 30 s from the failure at wall0, i.e. 10 s after wall1.
+    let backing_off = restarted.get(&addr(1)).unwrap();
+    assert_eq!(backing_off.failures(), 1);
+    assert!(!backing_off.is_usable(t1 + Duration::from_secs(9)));
+    assert!(backing_off.is_usable(t1 + Duration::from_secs(10)));
+    // Refreshed times carried over: the entries are 20 s old at wall1.
+    assert_eq!(
+        restarted.get(&addr(5)).unwrap().refreshed(),
+        t1 - Duration::from_secs(20)
+    );
+}
+
+#[test]
+fn entries_past_their_lifetime_are_left_out() {
+    let t0 = Instant::now();
+    let wall0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    let snapshot = learned(t0).export(t0, wall0);
+    let mut restarted = SendingNode::new(NodeConfig::default());
+    // Default lifetime 10 minutes: an hour later everything has expired.
+    let report = restarted.import(t0, wall0 + Duration::from_secs(3_600), &snapshot);
+    assert_eq!(import_report(report), [0, 10, 0, 0, 0]);
+    assert!(restarted.is_empty());
+}
+
+#[test]
+fn the_current_filter_and_policy_apply() {
+    let t0 = Instant::now();
+    let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    let mut snapshot = learned(t0).export(t0, wall);
+    snapshot.candidates[0].candidate.address =
+        TransportAddress::udp("10.0.0.1:3478".parse().unwrap());
+    snapshot.candidates[1].candidate.services = Services::STUN;
+    let config = NodeConfig::default().with_filter(Filter::services(Services::TURN));
+    let mut restarted = SendingNode::new(config);
+    let report = restarted.import(t0, wall, &snapshot);
+    assert_eq!(import_report(report), [8, 0, 2, 0, 0]);
+}
+
+#[test]
+fn known_candidates_keep_their_state_and_capacity_holds() {
+    let t0 = Instant::now();
+    let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    let snapshot = learned(t0).export(t0, wall);
+    let mut node = SendingNode::new(NodeConfig::default().with_cache_capacity(6).unwrap());
+    let _ = node
+        .on_response(t0, MessageKind::Get, &response([entry(0, 1)], 2))
+        .unwrap();
+    let report = node.import(t0, wall, &snapshot);
+    // addr(0) is known already; 5 more fit; the other 4 rank below.
+    assert_eq!(import_report(report), [5, 0, 0, 1, 4]);
+    assert_eq!(node.len(), 6);
+    assert_eq!(
+        node.get(&addr(0)).unwrap().srtt(),
+        None,
+        "the live entry kept its own state"
+    );
+}
+
+#[test]
+fn an_empty_snapshot_restores_nothing() {
+    let mut node = SendingNode::new(NodeConfig::default());
+    let report = node.import(Instant::now(), SystemTime::now(), &CacheSnapshot::default());
+    assert_eq!(import_report(report), [0; 5]);
+}
+
+#[cfg(feature = "serde")]
+#[test]
+fn a_snapshot_survives_json() {
+    let t0 = Instant::now();
+    let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    let snapshot = learned(t0).export(t0, wall);
+    let json = serde_json::to_string(&snapshot).unwrap();
+    let back: CacheSnapshot = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, snapshot);
+}
