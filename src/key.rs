@@ -148,7 +148,9 @@ mod tests {
         let used: u64 = (0..64u32)
             .map(|i| {
                 let ip = core::net::Ipv4Addr::from(0x0b00_0000 | (i << 8) | i);
-                UniquenessKey::Ip.of(&TransportAddress::new(ip.into(), 3478, Transport::Udp)).bit()
+                UniquenessKey::Ip
+                    .of(&TransportAddress::new(ip.into(), 3478, Transport::Udp))
+                    .bit()
             })
             .fold(0, |a, b| a | b);
         // 64 keys into 64 bins: far more than a third of the bins used.
