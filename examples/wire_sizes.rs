@@ -5,7 +5,7 @@
 use stun_turn_discovery::wire::{self, AnswerInfo};
 use stun_turn_discovery::{
     Candidate, CandidateSet, Filter, NodeId, PerformanceHints, PiggybackOption, RoutingMode,
-    Services, SetEntry, TransportAddress, UniquenessKey,
+    Services, SetEntry, TransportAddress, UniquenessKey, N,
 };
 
 /// RELOAD's default maximum message size (RFC 6940 §11.1).
@@ -65,6 +65,7 @@ pub(crate) fn table() -> String {
     );
     for (name, n, v6, rich) in cases {
         let s = set(n, v6, rich);
+        let n = N::new(n).unwrap();
         let option =
             PiggybackOption::from_parts(RoutingMode::Recursive, Some(n), Filter::ANY, 6, s.clone())
                 .unwrap();

@@ -1,9 +1,9 @@
-//! Every error the crate returns, and [`Error`], one type a host can `?`
+//! Every error the crate returns, and [`Error`](enum@Error), one type a host can `?`
 //! them all into.
 //!
 //! Each fallible call returns the small error of its own concern (a decoder
 //! a [`WireError`], a setter a [`ConfigError`], ...), so a host can match on
-//! exactly what can go wrong there; each converts into [`Error`].
+//! exactly what can go wrong there; each converts into [`Error`](enum@Error).
 
 use thiserror::Error;
 

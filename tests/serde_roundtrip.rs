@@ -3,16 +3,20 @@
 #![cfg(feature = "serde")]
 
 use std::fmt::Debug;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Value};
+use stun_turn_discovery::peer::{HopReport, SourcePriorities, Stop, TableConfig};
+use stun_turn_discovery::wire::WireConfig;
 use stun_turn_discovery::{
-    AddressClass, AddressPolicy, Candidate, CandidateSet, Config, Feedback, Filter, HopReport,
-    IpFamily, MessageKind, NatStatus, NodeId, PerformanceHints, PiggybackOption, Role, RoutingMode,
-    SelectionPolicy, Services, SetEntry, Source, SourcePriorities, Stop, Transport,
-    TransportAddress, UniquenessKey,
+    AddressClass, AddressPolicy, Advertisement, Candidate, CandidateSet, Feedback, Filter,
+    IntermediatePeer, IpFamily, MessageKind, NatStatus, NodeConfig, NodeId, PeerConfig,
+    PerHopShare, PerformanceHints, PiggybackOption, Role, RoutingMode, SelectionPolicy,
+    SendingNode, Services, SetEntry, Source, Transport, TransportAddress, UniquenessKey, N,
 };
 
 /// Serializes `value`, checks it reads back equal and serializes the same
@@ -34,6 +38,14 @@ fn rejects<T: DeserializeOwned + Debug>(json: &Value) -> String {
         Ok(v) => panic!("{json} was accepted as {v:?}"),
         Err(e) => e.to_string(),
     }
+}
+
+fn n(v: u8) -> N {
+    N::new(v).unwrap()
+}
+
+fn share(percent: u8) -> PerHopShare {
+    PerHopShare::new(percent).unwrap()
 }
 
 fn v4(s: &str) -> TransportAddress {
@@ -163,19 +175,23 @@ fn sets_and_options() {
         roundtrip(&f);
     }
 
-    roundtrip(&PiggybackOption::recursive(None, Filter::ANY, UniquenessKey::Ip).unwrap());
-    roundtrip(
-        &PiggybackOption::iterative(
-            Some(64),
-            Filter::services(Services::STUN),
-            UniquenessKey::Prefix,
-            4,
-        )
-        .unwrap(),
-    );
+    for (v, text) in [(N::MIN, 1), (N::DEFAULT, 10), (N::MAX, 64)] {
+        assert_eq!(roundtrip(&v), json!(text));
+    }
+    roundtrip(&PiggybackOption::recursive(
+        None,
+        Filter::ANY,
+        UniquenessKey::Ip,
+    ));
+    roundtrip(&PiggybackOption::iterative(
+        Some(n(64)),
+        Filter::services(Services::STUN),
+        UniquenessKey::Prefix,
+        4,
+    ));
     let carried = PiggybackOption::from_parts(
         RoutingMode::Recursive,
-        Some(2),
+        Some(n(2)),
         Filter::ANY.with_family(IpFamily::V4),
         3,
         two_entry_set(),
@@ -186,16 +202,23 @@ fn sets_and_options() {
 
 #[test]
 fn configuration() {
-    roundtrip(&Config::default());
-    roundtrip(&Config::draft_literal());
-    let custom = Config::default()
-        .with_default_n(1)
-        .unwrap()
-        .with_max_n(3)
-        .unwrap()
-        .with_per_hop_share(1)
-        .unwrap()
-        .with_selection(SelectionPolicy::Random)
+    roundtrip(&PeerConfig::default());
+    roundtrip(&PeerConfig::draft_literal());
+    roundtrip(&NodeConfig::default());
+    roundtrip(&TableConfig::default());
+    roundtrip(&WireConfig::default());
+    roundtrip(&WireConfig {
+        option_type: 200,
+        extension_type: 0xfff0,
+    });
+    for (v, text) in [
+        (share(1), 1),
+        (PerHopShare::HALF, 50),
+        (PerHopShare::WHOLE, 100),
+    ] {
+        assert_eq!(roundtrip(&v), json!(text));
+    }
+    let table = TableConfig::default()
         .with_source_priorities(SourcePriorities {
             routing_table: 1,
             neighbor_table: 2,
@@ -205,20 +228,32 @@ fn configuration() {
         })
         .with_entry_lifetime(Duration::from_nanos(1))
         .unwrap()
-        .with_max_table_entries(1)
+        .with_max_entries(1)
         .unwrap()
-        .with_address_policy(AddressPolicy::permissive().allow_loopback(false))
-        .with_wanted(64)
-        .unwrap()
+        .with_address_policy(AddressPolicy::permissive().allow_loopback(false));
+    roundtrip(&table);
+    let peer = PeerConfig::default()
+        .with_default_n(n(1))
+        .with_max_n(n(3))
+        .with_per_hop_share(share(1))
+        .with_selection(SelectionPolicy::Random)
+        .with_table(table);
+    roundtrip(&peer);
+    let node = NodeConfig::default()
+        .with_wanted(n(64))
         .with_filter(Filter::services(Services::TURN).with_family(IpFamily::V6))
         .with_key(UniquenessKey::Prefix)
+        .with_per_hop_share(share(100))
+        .with_address_policy(AddressPolicy::permissive().allow_loopback(false))
         .with_cache_capacity(255)
+        .unwrap()
+        .with_entry_lifetime(Duration::from_nanos(1))
         .unwrap()
         .with_failure_backoff(Duration::from_millis(1500))
         .unwrap()
         .with_max_failures(255)
         .unwrap();
-    roundtrip(&custom);
+    roundtrip(&node);
 
     roundtrip(&SourcePriorities::default());
     for p in [
@@ -255,6 +290,50 @@ fn configuration() {
     );
 }
 
+/// A report as an intermediate peer makes it (`HopReport` is
+/// `#[non_exhaustive]`): `kind` in `mode` at position `hop`, ending in
+/// `stop`.
+fn hop_report(kind: MessageKind, mode: RoutingMode, stop: Stop, hop: u8) -> HopReport {
+    let now = Instant::now();
+    // The per-hop share HALF stops at 5 of N = 10; WHOLE lets one peer
+    // reach N or run out of table.
+    let (config, wanted, table_len) = match stop {
+        Stop::AlreadyFull => (PeerConfig::default(), 2, 4),
+        Stop::ReachedN => (PeerConfig::draft_literal(), 3, 8),
+        Stop::TableExhausted => (PeerConfig::draft_literal(), 10, 2),
+        Stop::HopCap => (PeerConfig::default(), 10, 20),
+        other => panic!("no recipe for {other:?}"),
+    };
+    let mut peer = IntermediatePeer::new(config);
+    let _ = peer.table_mut().sync_source(
+        now,
+        Source::RoutingTable,
+        (1..=table_len).map(|i| Candidate::peer(v4(&format!("45.0.3.{i}:3478")), Services::BOTH)),
+    );
+    let mut option = match mode {
+        RoutingMode::Recursive => {
+            // Already full: it arrives with K = N = 2.
+            let carried = if stop == Stop::AlreadyFull {
+                two_entry_set()
+            } else {
+                CandidateSet::new(UniquenessKey::Ip)
+            };
+            PiggybackOption::from_parts(mode, Some(n(wanted)), Filter::ANY, hop, carried).unwrap()
+        }
+        RoutingMode::Iterative => {
+            PiggybackOption::iterative(Some(n(wanted)), Filter::ANY, UniquenessKey::Ip, hop)
+        }
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(u64::from(hop));
+    let report = *peer.on_request(now, kind, &mut option, &mut rng).report();
+    assert_eq!(
+        (report.kind, report.mode, report.stop, report.hop),
+        (kind, mode, stop, hop),
+        "{report}"
+    );
+    report
+}
+
 #[test]
 fn reports_feedback_and_nat_status() {
     let kinds = [
@@ -278,20 +357,45 @@ fn reports_feedback_and_nat_status() {
     }
     for (i, (kind, stop)) in kinds.iter().zip(stops.iter().cycle()).enumerate() {
         let i = u8::try_from(i).unwrap();
-        roundtrip(&HopReport {
-            kind: *kind,
-            mode: if i % 2 == 0 {
-                RoutingMode::Recursive
-            } else {
-                RoutingMode::Iterative
-            },
-            n: 10 + i,
-            k_before: i,
-            k_after: 2 * i,
-            hop: i + 1,
-            stop: *stop,
-        });
+        let mode = if i % 2 == 0 {
+            RoutingMode::Recursive
+        } else {
+            RoutingMode::Iterative
+        };
+        let report = hop_report(*kind, mode, *stop, i + 1);
+        let value = roundtrip(&report);
+        assert_eq!(value["n"], json!(report.n.get()), "{value}");
+        assert_eq!(value["k_after"], json!(report.k_after), "{value}");
     }
+    // The sending node's report only serializes (it is the node's to make).
+    let mut node = SendingNode::new(NodeConfig::default());
+    let carried = PiggybackOption::from_parts(
+        RoutingMode::Recursive,
+        Some(n(10)),
+        Filter::ANY,
+        3,
+        two_entry_set(),
+    )
+    .unwrap();
+    let save = node
+        .on_response(Instant::now(), MessageKind::Join, &carried)
+        .unwrap();
+    let value = serde_json::to_value(save).unwrap();
+    for (field, got) in [
+        ("offered", save.offered),
+        ("saved", save.saved),
+        ("reserved", save.reserved),
+        ("refreshed", save.refreshed),
+        ("filtered", save.filtered),
+        ("refused", save.refused),
+        ("no_room", save.no_room),
+        ("usable", save.usable),
+        ("shortfall", save.shortfall),
+    ] {
+        assert_eq!(value[field], json!(got), "{field} in {value}");
+    }
+    assert_eq!(value["kind"], json!("join"));
+    assert_eq!((save.offered, save.saved), (2, 2));
     roundtrip(&Feedback::Failed);
     roundtrip(&Feedback::Worked {
         rtt: Duration::from_micros(12_345),
@@ -345,8 +449,11 @@ fn set_above_max_n_is_rejected() {
 
 #[test]
 fn option_with_bad_n_or_iterative_set_is_rejected() {
-    let good =
-        roundtrip(&PiggybackOption::recursive(Some(10), Filter::ANY, UniquenessKey::Ip).unwrap());
+    let good = roundtrip(&PiggybackOption::recursive(
+        Some(n(10)),
+        Filter::ANY,
+        UniquenessKey::Ip,
+    ));
     for n in [0, 65, 255] {
         let mut v = good.clone();
         v["n"] = json!(n);
@@ -359,8 +466,12 @@ fn option_with_bad_n_or_iterative_set_is_rejected() {
     }
 
     // An iterative request carries no set (§3.3.2 step 2).
-    let mut v =
-        roundtrip(&PiggybackOption::iterative(None, Filter::ANY, UniquenessKey::Ip, 2).unwrap());
+    let mut v = roundtrip(&PiggybackOption::iterative(
+        None,
+        Filter::ANY,
+        UniquenessKey::Ip,
+        2,
+    ));
     v["set"] = serde_json::to_value(two_entry_set()).unwrap();
     let _ = rejects::<PiggybackOption>(&v);
     // The same set in recursive mode is fine.
@@ -371,36 +482,86 @@ fn option_with_bad_n_or_iterative_set_is_rejected() {
     let _ = rejects::<PiggybackOption>(&v);
 }
 
+/// Sets `path` (one field, or `table.field`) of `good` to each bad value
+/// and expects `T` to refuse it.
+fn rejects_each<T: DeserializeOwned + Debug>(good: &Value, bad: &[(&str, Value)]) {
+    for (path, bad) in bad {
+        let mut v = good.clone();
+        let slot = path
+            .split('.')
+            .try_fold(&mut v, |v, field| v.get_mut(field))
+            .unwrap_or_else(|| panic!("no field {path} in {good}"));
+        *slot = bad.clone();
+        let err = rejects::<T>(&v);
+        assert!(!err.is_empty(), "{path} = {bad}");
+    }
+}
+
 #[test]
 fn config_with_bad_values_is_rejected() {
-    let good = roundtrip(&Config::default());
-    for (field, bad) in [
-        ("default_n", json!(0)),
-        ("default_n", json!(65)),
-        ("max_n", json!(0)),
-        ("max_n", json!(5)), // below the default N of 10
-        ("per_hop_share", json!(0)),
-        ("per_hop_share", json!(101)),
-        ("wanted", json!(0)),
-        ("cache_capacity", json!(0)),
-        ("max_failures", json!(0)),
-        ("max_table_entries", json!(0)),
-        ("entry_lifetime", json!({"secs": 0, "nanos": 0})),
-        ("failure_backoff", json!({"secs": 0, "nanos": 0})),
-    ] {
-        assert!(good.get(field).is_some(), "no field {field} in {good}");
-        let mut v = good.clone();
-        v[field] = bad.clone();
-        let err = rejects::<Config>(&v);
-        assert!(!err.is_empty(), "{field} = {bad}");
-    }
-    // A default N above a lowered cap is refused; at the cap it is fine.
-    let mut v = good.clone();
-    v["max_n"] = json!(10);
-    let c: Config = serde_json::from_value(v.clone()).unwrap();
-    assert_eq!((c.default_n(), c.max_n()), (10, 10));
-    v["default_n"] = json!(11);
-    let _ = rejects::<Config>(&v);
+    let zero = json!({"secs": 0, "nanos": 0});
+    let table = roundtrip(&TableConfig::default());
+    rejects_each::<TableConfig>(
+        &table,
+        &[("max_entries", json!(0)), ("entry_lifetime", zero.clone())],
+    );
+    let peer = roundtrip(&PeerConfig::default());
+    rejects_each::<PeerConfig>(
+        &peer,
+        &[
+            ("default_n", json!(0)),
+            ("default_n", json!(65)),
+            ("max_n", json!(0)),
+            ("max_n", json!(65)),
+            ("per_hop_share", json!(0)),
+            ("per_hop_share", json!(101)),
+            ("table.max_entries", json!(0)),
+            ("table.entry_lifetime", zero.clone()),
+        ],
+    );
+    let node = roundtrip(&NodeConfig::default());
+    rejects_each::<NodeConfig>(
+        &node,
+        &[
+            ("wanted", json!(0)),
+            ("wanted", json!(65)),
+            ("per_hop_share", json!(0)),
+            ("per_hop_share", json!(101)),
+            ("cache_capacity", json!(0)),
+            ("max_failures", json!(0)),
+            ("entry_lifetime", zero.clone()),
+            ("failure_backoff", zero),
+        ],
+    );
+    // A cap below the default N is no error: the peer works to the cap.
+    let mut v = peer.clone();
+    v["max_n"] = json!(5);
+    let c: PeerConfig = serde_json::from_value(v).unwrap();
+    assert_eq!((c.default_n(), c.max_n()), (n(10), n(5)));
+    assert_eq!(c.effective_n(None), n(5));
+    assert_eq!(c.effective_n(Some(n(3))), n(3));
+}
+
+#[test]
+fn advertisements_round_trip_and_bad_ones_are_rejected() {
+    assert_eq!(roundtrip(&Advertisement::not_willing()), json!([]));
+    let servers: Vec<Candidate> = (1..=8u8)
+        .map(|i| Candidate::peer(v4(&format!("45.0.4.{i}:3478")), Services::BOTH))
+        .collect();
+    let full = roundtrip(&Advertisement::new(servers.clone()).unwrap());
+    roundtrip(&Advertisement::new([full_candidate()]).unwrap());
+    // Nine servers; a server offering nothing; one address twice.
+    let mut v = full.clone();
+    let extra = serde_json::to_value(Candidate::peer(v4("45.0.4.9:3478"), Services::BOTH)).unwrap();
+    v.as_array_mut().unwrap().push(extra);
+    let _ = rejects::<Advertisement>(&v);
+    let mut v = full.clone();
+    v[0]["services"] = json!(0);
+    let _ = rejects::<Advertisement>(&v);
+    let mut v = full;
+    v[1] = v[0].clone();
+    let err = rejects::<Advertisement>(&v);
+    assert!(err.contains("45.0.4.1"), "{err}");
 }
 
 #[test]

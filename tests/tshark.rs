@@ -2,7 +2,10 @@
 //! a complete RELOAD JoinReq carrying the request option as a
 //! ForwardingOption and an iterative answer as a MessageExtension, and
 //! reports both with the right type, flags and length, and no malformed
-//! packet or expert warning.
+//! packet or expert warning; and it reads the same JoinReq after an
+//! intermediate peer appended to the option in place
+//! (`IntermediatePeer::on_reload_request`), with the option, options-list
+//! and message lengths it patched.
 //!
 //! Needs `tshark` and `text2pcap` (Debian package `tshark`). `.ci/run`
 //! installs them; elsewhere the test is skipped with a note when they are
@@ -11,7 +14,11 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Command;
+use std::time::Instant;
 
+use bytes::BytesMut;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use stun_turn_discovery::wire::{self, AnswerInfo, Direction, WireConfig};
 use stun_turn_discovery::*;
 
@@ -35,8 +42,14 @@ fn option_and_answer() -> (Vec<u8>, Vec<u8>) {
         ],
     )
     .unwrap();
-    let option =
-        PiggybackOption::from_parts(RoutingMode::Recursive, Some(10), Filter::ANY, 3, set).unwrap();
+    let option = PiggybackOption::from_parts(
+        RoutingMode::Recursive,
+        Some(N::DEFAULT),
+        Filter::ANY,
+        3,
+        set,
+    )
+    .unwrap();
     let mut opt = Vec::new();
     wire::encode_option(
         &option,
@@ -53,7 +66,10 @@ fn option_and_answer() -> (Vec<u8>, Vec<u8>) {
     let mut ext = Vec::new();
     wire::encode_answer(
         &answer,
-        AnswerInfo { hop: 3, n: 10 },
+        AnswerInfo {
+            hop: 3,
+            n: N::DEFAULT,
+        },
         &WireConfig::default(),
         &mut ext,
     )
@@ -135,11 +151,11 @@ fn scratch_dir() -> PathBuf {
 }
 
 /// tshark's verbose dissection of `messages`, each in one UDP datagram
-/// 6084 → 6084.
-fn dissect(messages: &[Vec<u8>]) -> String {
+/// 6084 → 6084; the files are `name.*` in the scratch directory.
+fn dissect(name: &str, messages: &[Vec<u8>]) -> String {
     let dir = scratch_dir();
-    let hex = dir.join("reload.txt");
-    let pcap = dir.join("reload.pcap");
+    let hex = dir.join(format!("{name}.txt"));
+    let pcap = dir.join(format!("{name}.pcap"));
     let mut dump = String::new();
     for message in messages {
         for (i, chunk) in message.chunks(16).enumerate() {
@@ -169,7 +185,7 @@ fn dissect(messages: &[Vec<u8>]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8(out.stdout).unwrap();
-    std::fs::write(dir.join("reload.dissection.txt"), &text).unwrap();
+    std::fs::write(dir.join(format!("{name}.dissection.txt")), &text).unwrap();
     text
 }
 
@@ -190,6 +206,34 @@ fn assert_has(text: &str, needle: &str) {
         text.contains(needle),
         "tshark output lacks {needle:?}:\n{text}"
     );
+}
+
+/// `frames` frames, all RELOAD, fully dissected, with nothing malformed and
+/// no expert note of any severity.
+fn assert_clean(text: &str, frames: usize) {
+    assert_eq!(
+        text.matches("[Protocols in frame: eth:ethertype:ip:udp:reload]")
+            .count(),
+        frames,
+        "{text}"
+    );
+    for bad in [
+        "Malformed",
+        "Expert Info",
+        "malformed",
+        "Dissector bug",
+        "[BoundError]",
+    ] {
+        assert!(!text.contains(bad), "tshark reports {bad:?}:\n{text}");
+    }
+}
+
+fn u16_at(b: &[u8], at: usize) -> u16 {
+    u16::from_be_bytes([b[at], b[at + 1]])
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
 fn tools_or_skip() -> bool {
@@ -213,30 +257,17 @@ fn wireshark_decodes_the_option_and_the_answer_in_reload_messages() {
     // The option as copied into the response: flags cleared.
     let mut response_option = request_option.clone();
     response_option[1] = 0;
-    let text = dissect(&[
-        join_req(&request_option, &extension),
-        join_ans(&response_option, &extension),
-    ]);
+    let text = dissect(
+        "reload",
+        &[
+            join_req(&request_option, &extension),
+            join_ans(&response_option, &extension),
+        ],
+    );
     let value_len = request_option.len() - 4;
     let ext_value_len = extension.len() - 7;
 
-    // Both frames are RELOAD, fully dissected, with nothing malformed and
-    // no expert note of any severity.
-    assert_eq!(
-        text.matches("[Protocols in frame: eth:ethertype:ip:udp:reload]")
-            .count(),
-        2,
-        "{text}"
-    );
-    for bad in [
-        "Malformed",
-        "Expert Info",
-        "malformed",
-        "Dissector bug",
-        "[BoundError]",
-    ] {
-        assert!(!text.contains(bad), "tshark reports {bad:?}:\n{text}");
-    }
+    assert_clean(&text, 2);
 
     let req = frame(&text, 1);
     assert_has(req, "ForwardingHeader: Join Request");
@@ -272,4 +303,72 @@ fn wireshark_decodes_the_option_and_the_answer_in_reload_messages() {
     );
     assert_has(ans, ".... .0.. = RESPONSE_COPY: Not set");
     assert_has(ans, "type (MessageExtensionType): exp-ext (1)");
+}
+
+#[test]
+fn wireshark_decodes_a_join_request_after_on_reload_request() {
+    let cfg = WireConfig::default();
+    let (request_option, extension) = option_and_answer();
+    let before = join_req(&request_option, &extension);
+    // ForwardingHeader (38 bytes), then the one 18-byte destination.
+    let option_at = 38 + 18;
+    assert_eq!(
+        wire::find_option(&before, &cfg).unwrap(),
+        Some(option_at..option_at + request_option.len())
+    );
+
+    // The third peer on the path adds three candidates in place.
+    let now = Instant::now();
+    let mut peer = IntermediatePeer::new(
+        PeerConfig::default().with_address_policy(AddressPolicy::permissive()),
+    );
+    let _ = peer.table_mut().sync_source(
+        now,
+        Source::RoutingTable,
+        ["203.0.113.1:3478", "203.0.113.2:3478", "203.0.113.3:3478"]
+            .map(|a| Candidate::peer(TransportAddress::udp(a.parse().unwrap()), Services::BOTH)),
+    );
+    let mut message = BytesMut::from(&before[..]);
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let report = peer
+        .on_reload_request(now, MessageKind::Join, &mut message, &cfg, &mut rng)
+        .unwrap()
+        .expect("the JoinReq carries the option");
+    assert_eq!((report.hop, report.k_before, report.k_after), (3, 2, 5));
+
+    let range = wire::find_option(&message, &cfg).unwrap().unwrap();
+    assert_eq!(range.start, option_at);
+    let option = wire::decode_option(&mut &message[range.clone()], &cfg).unwrap();
+    assert_eq!((option.set().len(), option.hop()), (5, 4));
+    let grown = message.len() - before.len();
+    assert_eq!(range.len(), request_option.len() + grown);
+    // The bytes before the option, but for the two lengths, and after it
+    // are as they were; the lengths grew by what the option grew.
+    assert_eq!(&message[..16], &before[..16]);
+    assert_eq!(&message[20..36], &before[20..36]);
+    assert_eq!(&message[38..option_at], &before[38..option_at]);
+    assert_eq!(
+        &message[range.end..],
+        &before[option_at + request_option.len()..]
+    );
+    assert_eq!(u32_at(&message, 16) as usize, message.len());
+    assert_eq!(usize::from(u16_at(&message, 36)), range.len());
+
+    if !tools_or_skip() {
+        return;
+    }
+    let text = dissect("reload-appended", &[message.to_vec()]);
+    assert_clean(&text, 1);
+    assert_has(&text, "ForwardingHeader: Join Request");
+    assert_has(&text, &format!("options_length (uint16): {}", range.len()));
+    assert_has(
+        &text,
+        &format!(
+            "ForwardingOption type=Unknown, flags=04, length={}",
+            range.len() - 4
+        ),
+    );
+    assert_has(&text, "message_code (uint16): 15 (join_req)");
+    assert_has(&text, "type (MessageExtensionType): exp-ext (1)");
+    assert_has(&text, &format!("length (uint32): {}", extension.len() - 7));
 }

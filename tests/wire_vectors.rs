@@ -1,11 +1,14 @@
 //! The test vectors of WIRE.md, read from WIRE.md itself so the document
 //! and the code cannot drift: each named hex block must be exactly what the
-//! encoder writes for the value built here, and must decode back to it.
+//! encoder writes for the value built here, and must decode back to it
+//! (fresh, into a reused option or set, and through the byte view); the
+//! fuzz seeds of the decoders hold the same bytes; the size table is the
+//! output of `examples/wire_sizes.rs`.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
-use stun_turn_discovery::wire::{self, AnswerInfo, Direction, WireConfig};
+use stun_turn_discovery::wire::{self, AnswerInfo, Direction, OptionView, WireConfig};
 use stun_turn_discovery::*;
 
 #[path = "../examples/wire_sizes.rs"]
@@ -49,9 +52,13 @@ fn entry(a: &str, t: Transport, role: Role, s: Services, p: Option<u16>, hop: u8
     SetEntry { candidate: c, hop }
 }
 
+fn n(v: u8) -> N {
+    N::new(v).unwrap()
+}
+
 fn option(
     mode: RoutingMode,
-    n: Option<u8>,
+    n: Option<N>,
     filter: Filter,
     hop: u8,
     key: UniquenessKey,
@@ -64,7 +71,7 @@ fn option(
 fn ipv4_only() -> PiggybackOption {
     option(
         RoutingMode::Recursive,
-        Some(10),
+        Some(n(10)),
         Filter::ANY,
         3,
         UniquenessKey::Ip,
@@ -121,7 +128,7 @@ fn options() -> Vec<(&'static str, Direction, PiggybackOption)> {
             Direction::Request,
             option(
                 RoutingMode::Recursive,
-                Some(4),
+                Some(n(4)),
                 Filter::services(Services::TURN).with_family(IpFamily::V6),
                 2,
                 UniquenessKey::Prefix,
@@ -140,7 +147,7 @@ fn options() -> Vec<(&'static str, Direction, PiggybackOption)> {
             Direction::Request,
             option(
                 RoutingMode::Recursive,
-                Some(10),
+                Some(n(10)),
                 Filter::ANY,
                 3,
                 UniquenessKey::IpPort,
@@ -160,24 +167,23 @@ fn options() -> Vec<(&'static str, Direction, PiggybackOption)> {
         (
             "empty",
             Direction::Request,
-            PiggybackOption::recursive(None, Filter::ANY, UniquenessKey::Ip).unwrap(),
+            PiggybackOption::recursive(None, Filter::ANY, UniquenessKey::Ip),
         ),
         (
             "n-at-cap",
             Direction::Request,
             PiggybackOption::recursive(
-                Some(64),
+                Some(n(64)),
                 Filter::services(Services::STUN),
                 UniquenessKey::Ip,
-            )
-            .unwrap(),
+            ),
         ),
         (
             "node-id",
             Direction::Request,
             option(
                 RoutingMode::Recursive,
-                Some(10),
+                Some(n(10)),
                 Filter::ANY,
                 2,
                 UniquenessKey::Ip,
@@ -187,7 +193,7 @@ fn options() -> Vec<(&'static str, Direction, PiggybackOption)> {
         (
             "iterative-request",
             Direction::Request,
-            PiggybackOption::iterative(Some(10), Filter::ANY, UniquenessKey::Ip, 4).unwrap(),
+            PiggybackOption::iterative(Some(n(10)), Filter::ANY, UniquenessKey::Ip, 4),
         ),
     ]
 }
@@ -206,6 +212,56 @@ fn every_option_vector_encodes_and_decodes_exactly() {
         assert_eq!(wire::option_len(&value), bytes.len(), "length of {name}");
         let decoded = wire::decode_option(&mut &bytes[..], &cfg).unwrap();
         assert_eq!(decoded, value, "decoding of {name}");
+        // Decoding into an option that held other entries gives the same.
+        let mut reused = PiggybackOption::from_parts(
+            RoutingMode::Recursive,
+            Some(n(3)),
+            Filter::services(Services::TURN),
+            9,
+            CandidateSet::from_entries(
+                UniquenessKey::IpPort,
+                [entry(
+                    "203.0.113.1:3478",
+                    Transport::Udp,
+                    Role::Peer,
+                    Services::TURN,
+                    None,
+                    1,
+                )],
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        wire::decode_option_into(&mut &bytes[..], &cfg, &mut reused).unwrap();
+        assert_eq!(reused, value, "decoding of {name} into an option");
+        // The byte view reads the same fields.
+        let view = OptionView::new_checked(&bytes[..], &cfg).unwrap();
+        let flags = match direction {
+            Direction::Request => wire::fwd_flags::RESPONSE_COPY,
+            Direction::Response => 0,
+        };
+        assert_eq!(
+            (view.option_type(), view.flags(), usize::from(view.length())),
+            (cfg.option_type, flags, bytes.len() - 4),
+            "view of {name}"
+        );
+        assert_eq!(
+            (view.mode(), view.key(), view.n(), view.filter(), view.hop()),
+            (
+                value.mode(),
+                value.key(),
+                value.n(),
+                value.filter(),
+                value.hop()
+            ),
+            "view of {name}"
+        );
+        assert_eq!(usize::from(view.k()), value.set().len(), "K of {name}");
+        assert_eq!(
+            view.entries().collect::<Vec<_>>(),
+            value.set().entries(),
+            "entries of {name}"
+        );
     }
 }
 
@@ -234,12 +290,69 @@ fn iterative_answer_vector_encodes_and_decodes_exactly() {
         ],
     )
     .unwrap();
-    let info = AnswerInfo { hop: 4, n: 10 };
+    let info = AnswerInfo { hop: 4, n: n(10) };
     let mut out = Vec::new();
     wire::encode_answer(&set, info, &WireConfig::default(), &mut out).unwrap();
     assert_eq!(&out, bytes);
     let (got_info, got_set) = wire::decode_answer(&mut &bytes[..], &WireConfig::default()).unwrap();
-    assert_eq!((got_info, got_set), (info, set));
+    assert_eq!((&got_info, &got_set), (&info, &set));
+    // Into a set that held another entry under another key: the same.
+    let mut reused = CandidateSet::from_entries(
+        UniquenessKey::Prefix,
+        [entry(
+            "203.0.113.1:3478",
+            Transport::Udp,
+            Role::Peer,
+            Services::TURN,
+            None,
+            1,
+        )],
+    )
+    .unwrap();
+    let got_info =
+        wire::decode_answer_into(&mut &bytes[..], &WireConfig::default(), &mut reused).unwrap();
+    assert_eq!((got_info, reused), (info, set));
+}
+
+/// Each named willingness advertisement.
+fn adverts() -> Vec<(&'static str, Advertisement)> {
+    let stun_turn = Candidate::peer(
+        TransportAddress::udp("192.0.2.1:3478".parse().unwrap()),
+        Services::BOTH,
+    )
+    .with_priority(500);
+    let turn_tls = Candidate::peer(
+        TransportAddress::new("2001:db8::1".parse().unwrap(), 5349, Transport::Tls),
+        Services::TURN,
+    );
+    vec![
+        ("advert", Advertisement::new([stun_turn, turn_tls]).unwrap()),
+        ("advert-not-willing", Advertisement::not_willing()),
+    ]
+}
+
+#[test]
+fn every_advert_vector_encodes_and_decodes_exactly() {
+    let vectors = vectors();
+    let cfg = WireConfig::default();
+    for (name, value) in adverts() {
+        let bytes = vectors
+            .get(name)
+            .unwrap_or_else(|| panic!("WIRE.md has no vector {name}"));
+        let mut out = Vec::new();
+        wire::encode_advert(&value, &cfg, &mut out).unwrap();
+        assert_eq!(&out, bytes, "encoding of {name}");
+        assert_eq!(wire::advert_len(&value), bytes.len(), "length of {name}");
+        let decoded = wire::decode_advert(&mut &bytes[..], &cfg).unwrap();
+        assert_eq!(decoded, value, "decoding of {name}");
+        // The format byte keeps it apart from a candidate-set value sharing
+        // the code point: the answer decoder refuses it.
+        assert_eq!(
+            wire::decode_answer(&mut &bytes[..], &cfg),
+            Err(wire::WireError::UnknownVersion(0x11)),
+            "{name} read as an answer"
+        );
+    }
 }
 
 #[test]
@@ -258,6 +371,7 @@ fn wire_md_lists_every_vector_this_file_checks() {
         .map(|(n, _, _)| n.to_owned())
         .collect();
     expected.push("iterative-answer".to_owned());
+    expected.extend(adverts().into_iter().map(|(n, _)| n.to_owned()));
     expected.sort();
     assert_eq!(names, expected);
 }
@@ -271,4 +385,30 @@ fn wire_md_size_table_is_the_examples_output() {
         wire_sizes::table(),
         "WIRE.md's size table is stale: regenerate it with `cargo run --example wire_sizes -- --write`"
     );
+}
+
+/// `fuzz/seeds/decode_option/<name>` and `fuzz/seeds/decode_answer/<name>`
+/// hold exactly WIRE.md's option and answer vectors, so the fuzzers start from the documented
+/// bytes. Skipped where `fuzz/` is absent (it is not packaged).
+#[test]
+fn fuzz_seeds_are_the_vectors() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds");
+    if !root.is_dir() {
+        eprintln!("skipped: no {}", root.display());
+        return;
+    }
+    let adverts: Vec<&str> = adverts().into_iter().map(|(n, _)| n).collect();
+    for (name, bytes) in vectors() {
+        if adverts.contains(&name.as_str()) {
+            continue; // no advertisement fuzz target
+        }
+        let target = if name == "iterative-answer" {
+            "decode_answer"
+        } else {
+            "decode_option"
+        };
+        let path = root.join(target).join(&name);
+        let seed = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(seed, bytes, "{} differs from WIRE.md", path.display());
+    }
 }

@@ -239,11 +239,11 @@ impl SendingNode {
             let first_seen = persist::to_instant(s.first_seen, now, wall)
                 .filter(|f| *f <= refreshed)
                 .unwrap_or(refreshed);
-            let retry_at = match s.retry_at.map(|w| persist::to_instant(w, now, wall)) {
-                None => None,
-                // A back-off `Instant` cannot hold: as long as possible.
-                Some(t) => Some(t.unwrap_or_else(|| now + lifetime)),
-            };
+            // A back-off `Instant` cannot hold: as long as the lifetime.
+            let retry_at = s.retry_at.map(|w| {
+                persist::to_instant(w, now, wall)
+                    .unwrap_or(now.checked_add(lifetime).unwrap_or(now))
+            });
             restore.push(CachedCandidate::restored(
                 s.candidate,
                 s.hop,

@@ -156,19 +156,20 @@ pub fn decode_option<B: Buf>(
 /// [`decode_option`] into `option`, reusing its set's allocation: no heap
 /// allocation when that set has room for the entries.
 ///
-/// On error, whatever it is, `option` keeps the mode, N, filter and hop it
-/// had and its set is left empty: no entry of an earlier option survives
-/// next to a refused one.
+/// On error, whatever it is, `option` keeps the mode, N, filter, hop and
+/// uniqueness key it had and its set is left empty: no entry of an earlier
+/// option survives next to a refused one.
 pub fn decode_option_into<B: Buf>(
     buf: &mut B,
     config: &WireConfig,
     option: &mut PiggybackOption,
 ) -> Result<(), WireError> {
+    let key = option.key();
     option.set_mut().clear();
     let result = decode_option_header(buf, config, option.set_mut())
         .and_then(|h| Ok(option.set_header(h.mode, h.n, h.filter, h.hop)?));
     if result.is_err() {
-        option.set_mut().clear();
+        option.set_mut().reset(key);
     }
     result
 }

@@ -8,14 +8,14 @@ use super::{entry, reader, value, WireConfig, WireError};
 use crate::filter::Filter;
 use crate::key::UniquenessKey;
 use crate::n::N;
-use crate::option::RoutingMode;
+use crate::option::{OptionError, RoutingMode};
 use crate::set::SetEntry;
 
 /// A checked view of an encoded option: `buffer` holds exactly one
 /// ForwardingOption of the configured type whose value is a well-formed
 /// piggyback option (version, codes, N, K ≤ N, K entries, nothing after
-/// them). Uniqueness of the entries is a property of a set, checked when
-/// they go into one.
+/// them, no entries in an iterative option). Uniqueness of the entries is
+/// a property of a set, checked when they go into one.
 ///
 /// ```
 /// use stun_turn_discovery::wire::{self, Direction, OptionView, WireConfig};
@@ -170,5 +170,12 @@ fn check(bytes: &[u8], config: &WireConfig) -> Result<(), WireError> {
         }
         let _ = entry::decode(&mut rd, index)?;
     }
-    reader::end(&rd, "entries")
+    reader::end(&rd, "entries")?;
+    if h.mode == RoutingMode::Iterative && h.k > 0 {
+        return Err(OptionError::IterativeWithSet {
+            k: usize::from(h.k),
+        }
+        .into());
+    }
+    Ok(())
 }
