@@ -168,7 +168,7 @@ fn codec(c: &mut Criterion) {
         // Appending in place (`on_encoded_request`, id `append_in_place`):
         // 5 candidates onto an option that holds 5.
         let now = Instant::now();
-        let peer = peer(family, now);
+        let mut peer = peer(family, now);
         let mut half = Vec::new();
         wire::encode_option(&option(family, 5), Direction::Request, &cfg, &mut half)
             .expect("encodes");
@@ -176,7 +176,7 @@ fn codec(c: &mut Criterion) {
         let mut rng = ChaCha8Rng::seed_from_u64(0x5eed);
         work.extend_from_slice(&half);
         let report = peer
-            .on_encoded_request(now, MessageKind::Join, &mut work, &cfg, &mut rng)
+            .on_encoded_request(now, MessageKind::Join, None, &mut work, &cfg, &mut rng)
             .expect("appends");
         assert_eq!(report.added(), 5);
         let appended = wire::decode_option(&mut &work[..], &cfg).expect("decodes");
@@ -186,7 +186,7 @@ fn codec(c: &mut Criterion) {
             b.iter(|| {
                 work.clear();
                 work.extend_from_slice(black_box(&half));
-                peer.on_encoded_request(now, MessageKind::Join, &mut work, &cfg, &mut rng)
+                peer.on_encoded_request(now, MessageKind::Join, None, &mut work, &cfg, &mut rng)
                     .expect("appends")
                     .added()
             });

@@ -215,12 +215,12 @@ fn empty_iterative() -> PiggybackOption {
 
 /// How many candidates one `on_request` adds to the option `start` makes;
 /// checks the set had room for them, as every benchmarked option has.
-fn added_by(peer: &IntermediatePeer, start: Start, family: Family, now: Instant) -> u8 {
+fn added_by(peer: &mut IntermediatePeer, start: Start, family: Family, now: Instant) -> u8 {
     let mut option = start.option(family);
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let before = (option.set().entries().as_ptr(), option.set().capacity());
     let added = peer
-        .on_request(now, MessageKind::Join, &mut option, &mut rng)
+        .on_request(now, MessageKind::Join, None, &mut option, &mut rng)
         .report()
         .added();
     if option.mode() == RoutingMode::Recursive {
@@ -346,9 +346,9 @@ fn on_request(c: &mut Criterion) {
             let now = Instant::now();
             let mut added_from = [None::<u8>; 3];
             for (policy, policy_name) in POLICIES {
-                let peer = make_peer(policy, size, family, now);
+                let mut peer = make_peer(policy, size, family, now);
                 for (s, start) in Start::ALL.into_iter().enumerate() {
-                    let added = added_by(&peer, start, family, now);
+                    let added = added_by(&mut peer, start, family, now);
                     // Every policy adds as many: all entries are willing
                     // and unique, and every policy proposes every entry.
                     assert_eq!(*added_from[s].get_or_insert(added), added);
@@ -358,7 +358,13 @@ fn on_request(c: &mut Criterion) {
                     let pristine = start.option(family);
                     group.bench_function(id, |b| {
                         time_ring(b, &pristine, |option| {
-                            peer.on_request(black_box(now), MessageKind::Join, option, &mut rng)
+                            peer.on_request(
+                                black_box(now),
+                                MessageKind::Join,
+                                None,
+                                option,
+                                &mut rng,
+                            )
                         });
                     });
                 }

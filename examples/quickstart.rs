@@ -106,12 +106,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .n()
         .map_or_else(|| "unset".to_owned(), |n| n.to_string());
     println!("\nJOIN (recursive), N = {n}");
-    for peer in &path {
-        let outcome = peer.on_request(now, MessageKind::Join, &mut option, &mut rng);
+    for peer in &mut path {
+        let outcome = peer.on_request(now, MessageKind::Join, None, &mut option, &mut rng);
         println!("  {}", outcome.report());
     }
     // The response comes back hop by hop, untouched (§4.2 step 1).
-    for peer in path.iter().rev() {
+    for peer in path.iter_mut().rev() {
         peer.on_response(MessageKind::Join);
     }
     let saved = node.on_response(now, MessageKind::Join, &option)?;
@@ -127,14 +127,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // GET, iterative routing: the node asks each hop itself and every hop
     // answers at once (§6.1, §3.3.2).
     println!("\nGET (iterative)");
-    for (i, peer) in path.iter().enumerate() {
+    for (i, peer) in path.iter_mut().enumerate() {
         if node.shortfall(now) == 0 {
             break;
         }
         let hop = i as u8 + 1;
         let mut option = node.iterative_option(hop);
         if let Outcome::Answer(answer, report) =
-            peer.on_request(now, MessageKind::Get, &mut option, &mut rng)
+            peer.on_request(now, MessageKind::Get, None, &mut option, &mut rng)
         {
             let saved = node.on_answer(now, MessageKind::Get, hop, &answer)?;
             println!("  {report}");

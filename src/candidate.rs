@@ -90,9 +90,22 @@ impl From<RawTransportAddress> for TransportAddress {
     }
 }
 
-impl fmt::Display for TransportAddress {
+impl fmt::Display for Transport {
+    /// `udp`, `tcp`, `tls` or `dtls`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{:?}", self.socket_addr(), self.transport)
+        f.pad(match self {
+            Self::Udp => "udp",
+            Self::Tcp => "tcp",
+            Self::Tls => "tls",
+            Self::Dtls => "dtls",
+        })
+    }
+}
+
+impl fmt::Display for TransportAddress {
+    /// `192.0.2.1:3478/udp`, `[2001:db8::1]:5349/tls`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.socket_addr(), self.transport)
     }
 }
 
@@ -308,5 +321,40 @@ impl Source {
 
     pub(crate) const fn bit(self) -> u8 {
         1 << (self as u8)
+    }
+}
+
+impl fmt::Display for Role {
+    /// `peer` or `client`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(match self {
+            Self::Peer => "peer",
+            Self::Client => "client",
+        })
+    }
+}
+
+impl fmt::Display for Source {
+    /// `routing table`, `neighbor table`, `connection table`, `local peer`
+    /// or `client`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(match self {
+            Self::RoutingTable => "routing table",
+            Self::NeighborTable => "neighbor table",
+            Self::ConnectionTable => "connection table",
+            Self::LocalPeer => "local peer",
+            Self::Client => "client",
+        })
+    }
+}
+
+impl fmt::Display for Candidate {
+    /// `192.0.2.1:3478/udp STUN+TURN peer, priority 300`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} {}", self.address, self.services, self.role)?;
+        if let Some(p) = self.priority {
+            write!(f, ", priority {p}")?;
+        }
+        Ok(())
     }
 }

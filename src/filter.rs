@@ -1,6 +1,8 @@
 //! Which candidates a sending node wants (§4.1 step 1: the node "express[es]
 //! his demand"): services, and optionally one address family.
 
+use core::fmt;
+
 use crate::candidate::{Candidate, Services};
 
 /// IP address family.
@@ -65,5 +67,30 @@ impl Filter {
                 Some(IpFamily::V4) => candidate.address.ip().is_ipv4(),
                 Some(IpFamily::V6) => candidate.address.ip().is_ipv6(),
             }
+    }
+}
+
+impl fmt::Display for IpFamily {
+    /// `IPv4` or `IPv6`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(match self {
+            Self::V4 => "IPv4",
+            Self::V6 => "IPv6",
+        })
+    }
+}
+
+impl fmt::Display for Filter {
+    /// `any`, `TURN`, `STUN+TURN over IPv6`, `any over IPv4`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.services.is_empty() {
+            f.write_str("any")?;
+        } else {
+            write!(f, "{}", self.services)?;
+        }
+        if let Some(family) = self.family {
+            write!(f, " over {family}")?;
+        }
+        Ok(())
     }
 }

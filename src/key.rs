@@ -8,6 +8,7 @@
 //! append also keep a [`KeyFilter`] of the keys they hold, so most
 //! candidates are proved new without a scan.
 
+use core::fmt;
 use core::net::IpAddr;
 
 use crate::candidate::TransportAddress;
@@ -118,6 +119,17 @@ impl UniquenessKey {
                 }
             }
         }
+    }
+}
+
+impl fmt::Display for UniquenessKey {
+    /// `IP address`, `IP address and port` or `network prefix`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(match self {
+            Self::Ip => "IP address",
+            Self::IpPort => "IP address and port",
+            Self::Prefix => "network prefix",
+        })
     }
 }
 

@@ -77,9 +77,9 @@
 //! let mut node = SendingNode::new(NodeConfig::default().with_address_policy(AddressPolicy::permissive()));
 //! let mut option = node.recursive_option();
 //! for peer in &mut path {
-//!     let _ = peer.on_request(now, MessageKind::Join, &mut option, &mut rng); // step 4
+//!     let _ = peer.on_request(now, MessageKind::Join, None, &mut option, &mut rng); // step 4
 //! }
-//! for peer in path.iter().rev() {
+//! for peer in path.iter_mut().rev() {
 //!     peer.on_response(MessageKind::Join); // step 5
 //! }
 //! let report = node.on_response(now, MessageKind::Join, &option)?; // step 6
@@ -149,6 +149,10 @@ pub use option::{MessageKind, PiggybackOption, RoutingMode};
 pub use peer::{CandidateTable, IntermediatePeer, Outcome, PeerConfig, SelectionPolicy};
 pub use set::{CandidateSet, SetEntry};
 pub use share::PerHopShare;
+
+/// The `rand` this crate's signatures use (`&mut impl rand::Rng`), so a host
+/// need not match its version by hand.
+pub use rand;
 
 /// The README's code, compiled and run as a doctest so it stays true.
 #[cfg(doctest)]

@@ -7,6 +7,7 @@
 //! NAT between them and the public Internet." Learning the reflexive
 //! address (a STUN Binding) is the host's job; this is the comparison.
 
+use core::fmt;
 use core::net::{IpAddr, SocketAddr};
 
 /// The node's NAT status.
@@ -54,5 +55,15 @@ impl NatStatus {
     /// Whether the node is behind NAT.
     pub fn is_behind_nat(&self) -> bool {
         matches!(self, Self::BehindNat { .. })
+    }
+}
+
+impl fmt::Display for NatStatus {
+    /// `public`, or `behind NAT (reflexive 203.0.113.7:40000)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Public => f.write_str("public"),
+            Self::BehindNat { reflexive } => write!(f, "behind NAT (reflexive {reflexive})"),
+        }
     }
 }

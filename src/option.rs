@@ -1,6 +1,8 @@
 //! The piggyback option (§3.3.2, §4.1, §5.1, §6.1): how a sending node
 //! "express[es] their demand for STUN/TURN server candidate in the message".
 
+use core::fmt;
+
 use thiserror::Error;
 
 use crate::filter::Filter;
@@ -273,5 +275,28 @@ impl From<PiggybackOption> for RawOption {
             hop: o.hop,
             set: o.set,
         }
+    }
+}
+
+impl fmt::Display for RoutingMode {
+    /// `recursive` or `iterative`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(match self {
+            Self::Recursive => "recursive",
+            Self::Iterative => "iterative",
+        })
+    }
+}
+
+impl fmt::Display for MessageKind {
+    /// `JOIN`, `maintenance`, `GET`, `PUT` or `other`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(match self {
+            Self::Join => "JOIN",
+            Self::Maintenance => "maintenance",
+            Self::Get => "GET",
+            Self::Put => "PUT",
+            Self::Other => "other",
+        })
     }
 }

@@ -175,20 +175,20 @@ fn nated_node() -> SendingNode {
 /// (§4.2 step 1): `on_response` sees only the message kind, so it cannot
 /// touch the option.
 fn recursive_round_trip(
-    path: &[IntermediatePeer],
+    path: &mut [IntermediatePeer],
     kind: MessageKind,
     option: &mut PiggybackOption,
     now: Instant,
     rng: &mut ChaCha8Rng,
 ) -> Vec<HopReport> {
     let reports: Vec<HopReport> = path
-        .iter()
-        .map(|peer| match peer.on_request(now, kind, option, rng) {
+        .iter_mut()
+        .map(|peer| match peer.on_request(now, kind, None, option, rng) {
             Outcome::Filled(report) => report,
             Outcome::Answer(..) => panic!("a recursive option is filled in place"),
         })
         .collect();
-    for peer in path.iter().rev() {
+    for peer in path.iter_mut().rev() {
         peer.on_response(kind);
     }
     reports
@@ -225,12 +225,18 @@ fn owned(v: &[(&str, u8)]) -> Vec<(String, u8)> {
 
 /// The JOIN of the NATed node, recursive mode, over path A.
 fn join_over_path_a(clock: &Clock) -> SendingNode {
-    let path = path_a(clock);
+    let mut path = path_a(clock);
     let mut rng = ChaCha8Rng::seed_from_u64(SEED);
     let mut node = nated_node();
     assert_eq!(node.shortfall(clock.now), 10);
     let mut option = node.recursive_option();
-    let reports = recursive_round_trip(&path, MessageKind::Join, &mut option, clock.now, &mut rng);
+    let reports = recursive_round_trip(
+        &mut path,
+        MessageKind::Join,
+        &mut option,
+        clock.now,
+        &mut rng,
+    );
     let report = node
         .on_response(clock.now, MessageKind::Join, &option)
         .unwrap();
@@ -242,13 +248,19 @@ fn join_over_path_a(clock: &Clock) -> SendingNode {
 #[test]
 fn join_recursive_over_five_hops() {
     let clock = Clock::new(Instant::now());
-    let path = path_a(&clock);
+    let mut path = path_a(&clock);
     let mut rng = ChaCha8Rng::seed_from_u64(SEED);
     let mut node = nated_node();
     let mut option = node.recursive_option();
     assert_eq!(option.n(), Some(N::DEFAULT));
 
-    let reports = recursive_round_trip(&path, MessageKind::Join, &mut option, clock.now, &mut rng);
+    let reports = recursive_round_trip(
+        &mut path,
+        MessageKind::Join,
+        &mut option,
+        clock.now,
+        &mut rng,
+    );
 
     // K after each hop: 0, 4, 9, 9, 10.
     assert_eq!(
@@ -341,7 +353,7 @@ fn join_recursive_over_five_hops() {
 
     // §3.3.3: the shortfall is asked for again on a routine maintenance
     // request, which takes another path.
-    let path_b = [
+    let mut path_b = [
         peer_with(peer_config(), clock.learned, &[cand("192.0.2.30:3478", 10)]),
         peer_with(
             peer_config(),
@@ -352,7 +364,7 @@ fn join_recursive_over_five_hops() {
     let later = clock.now + Duration::from_secs(5);
     let mut option = node.recursive_option();
     let reports = recursive_round_trip(
-        &path_b,
+        &mut path_b,
         MessageKind::Maintenance,
         &mut option,
         later,
@@ -381,19 +393,19 @@ fn join_recursive_over_five_hops() {
 #[test]
 fn get_iterative_over_five_hops() {
     let clock = Clock::new(Instant::now());
-    let path = path_a(&clock);
+    let mut path = path_a(&clock);
     let mut rng = ChaCha8Rng::seed_from_u64(SEED);
     let mut node = nated_node();
 
     // (hop, K of the answer, stop, saved, reserved, refreshed, refused,
     // shortfall after)
     let mut steps = Vec::new();
-    for (i, peer) in path.iter().enumerate() {
+    for (i, peer) in path.iter_mut().enumerate() {
         let hop = u8::try_from(i + 1).unwrap();
         let mut option = node.iterative_option(hop);
         let request = option.clone();
         let Outcome::Answer(answer, report) =
-            peer.on_request(clock.now, MessageKind::Get, &mut option, &mut rng)
+            peer.on_request(clock.now, MessageKind::Get, None, &mut option, &mut rng)
         else {
             panic!("an iterative option is answered at once");
         };
@@ -489,7 +501,7 @@ fn empty_path_gives_null_set_then_another_path_fills_it() {
         t,
         &[Candidate::peer(addr("198.51.100.62:3478"), Services::STUN)],
     );
-    let path = [
+    let mut path = [
         IntermediatePeer::new(peer_config()),
         unwilling,
         stale,
@@ -504,7 +516,13 @@ fn empty_path_gives_null_set_then_another_path_fills_it() {
     let wanted = node.config().wanted();
 
     let mut option = node.recursive_option();
-    let reports = recursive_round_trip(&path, MessageKind::Join, &mut option, clock.now, &mut rng);
+    let reports = recursive_round_trip(
+        &mut path,
+        MessageKind::Join,
+        &mut option,
+        clock.now,
+        &mut rng,
+    );
     assert!(reports
         .iter()
         .all(|r| (r.k_before, r.k_after, r.stop) == (0, 0, Stop::TableExhausted)));
@@ -519,11 +537,11 @@ fn empty_path_gives_null_set_then_another_path_fills_it() {
     assert!(node.best(clock.now, 64).is_empty());
 
     // Iteratively, every hop answers with an empty set too.
-    for (i, peer) in path.iter().enumerate() {
+    for (i, peer) in path.iter_mut().enumerate() {
         let hop = u8::try_from(i + 1).unwrap();
         let mut option = node.iterative_option(hop);
         let Outcome::Answer(answer, _) =
-            peer.on_request(clock.now, MessageKind::Get, &mut option, &mut rng)
+            peer.on_request(clock.now, MessageKind::Get, None, &mut option, &mut rng)
         else {
             panic!("an iterative option is answered at once");
         };
@@ -536,7 +554,7 @@ fn empty_path_gives_null_set_then_another_path_fills_it() {
 
     // "Using another message which traverse different path may identify a
     // non-NULL candidate set": three peers with four candidates each.
-    let path_b: Vec<IntermediatePeer> = (0..3u8)
+    let mut path_b: Vec<IntermediatePeer> = (0..3u8)
         .map(|p| {
             let cands: Vec<Candidate> = (1..=4u8)
                 .map(|i| cand(&format!("192.0.2.{}:3478", p * 10 + i), 100 - u16::from(i)))
@@ -546,7 +564,7 @@ fn empty_path_gives_null_set_then_another_path_fills_it() {
         .collect();
     let later = clock.now + Duration::from_secs(60);
     let mut option = node.recursive_option();
-    let reports = recursive_round_trip(&path_b, MessageKind::Put, &mut option, later, &mut rng);
+    let reports = recursive_round_trip(&mut path_b, MessageKind::Put, &mut option, later, &mut rng);
     assert_eq!(
         summary(&reports),
         vec![
@@ -601,12 +619,12 @@ fn over_share_candidates_are_kept_as_reserve() {
             .map(|i| cand(&format!("192.0.2.{i}:3478"), 100 - 10 * i))
             .collect::<Vec<_>>(),
     );
-    let path = [hop1, hop2];
+    let mut path = [hop1, hop2];
     let mut rng = ChaCha8Rng::seed_from_u64(SEED);
 
     let mut node = nated_node();
     let mut option = node.recursive_option();
-    let reports = recursive_round_trip(&path, MessageKind::Join, &mut option, now, &mut rng);
+    let reports = recursive_round_trip(&mut path, MessageKind::Join, &mut option, now, &mut rng);
     assert_eq!(
         summary(&reports),
         vec![(1, 0, 8, Stop::TableExhausted), (2, 8, 10, Stop::ReachedN)]
@@ -681,7 +699,7 @@ fn over_share_candidates_are_kept_as_reserve() {
     assert_eq!(order(&node, now)[0], "198.51.100.8");
 
     // Seen again within a hop's share on another path: out of reserve too.
-    let path_c = [peer_with(
+    let mut path_c = [peer_with(
         peer_config(),
         clock.learned,
         &[cand("198.51.100.6:3478", 50), cand("203.0.113.9:3478", 40)],
@@ -689,7 +707,7 @@ fn over_share_candidates_are_kept_as_reserve() {
     let later = now + Duration::from_secs(5);
     let mut option = node.recursive_option();
     let reports = recursive_round_trip(
-        &path_c,
+        &mut path_c,
         MessageKind::Maintenance,
         &mut option,
         later,
@@ -720,7 +738,7 @@ fn over_share_candidates_are_kept_as_reserve() {
     let mut node = nated_node();
     let mut option = node.iterative_option(1);
     let Outcome::Answer(answer, hop_report) =
-        path[0].on_request(now, MessageKind::Get, &mut option, &mut rng)
+        path[0].on_request(now, MessageKind::Get, None, &mut option, &mut rng)
     else {
         panic!("an iterative option is answered at once");
     };
@@ -888,7 +906,7 @@ fn early_base_and_far_future_times() {
     let far = t0 + ten_years;
     let mut rng = ChaCha8Rng::seed_from_u64(SEED);
 
-    let learned_early: Vec<IntermediatePeer> = (0..3u8)
+    let mut learned_early: Vec<IntermediatePeer> = (0..3u8)
         .map(|p| {
             peer_with(
                 peer_config(),
@@ -897,7 +915,7 @@ fn early_base_and_far_future_times() {
             )
         })
         .collect();
-    let learned_late: Vec<IntermediatePeer> = (0..3u8)
+    let mut learned_late: Vec<IntermediatePeer> = (0..3u8)
         .map(|p| {
             peer_with(
                 peer_config(),
@@ -911,7 +929,7 @@ fn early_base_and_far_future_times() {
     // Ten years on, what was learned at t0 is expired.
     let mut option = node.recursive_option();
     let reports = recursive_round_trip(
-        &learned_early,
+        &mut learned_early,
         MessageKind::Join,
         &mut option,
         far,
@@ -920,7 +938,13 @@ fn early_base_and_far_future_times() {
     assert!(reports.iter().all(|r| r.k_after == 0));
     // A `now` earlier than the refresh time: age zero, not expired.
     let mut option = node.recursive_option();
-    let reports = recursive_round_trip(&learned_late, MessageKind::Join, &mut option, t0, &mut rng);
+    let reports = recursive_round_trip(
+        &mut learned_late,
+        MessageKind::Join,
+        &mut option,
+        t0,
+        &mut rng,
+    );
     assert_eq!(reports.last().unwrap().k_after, 3);
     let report = node.on_response(t0, MessageKind::Join, &option).unwrap();
     assert_eq!(report.saved, 3);
@@ -938,7 +962,7 @@ fn early_base_and_far_future_times() {
     let tolerant = node_config().with_max_failures(255).unwrap();
     let mut patient = SendingNode::new(tolerant);
     let mut option = patient.recursive_option();
-    let _ = recursive_round_trip(&late, MessageKind::Join, &mut option, far, &mut rng);
+    let _ = recursive_round_trip(&mut late, MessageKind::Join, &mut option, far, &mut rng);
     let _ = patient
         .on_response(far, MessageKind::Join, &option)
         .unwrap();
@@ -969,11 +993,17 @@ fn early_base_and_far_future_times() {
 fn huge_backoff_does_not_readmit_at_once() {
     let clock = Clock::new(Instant::now());
     let config = node_config().with_failure_backoff(Duration::MAX).unwrap();
-    let path = path_a(&clock);
+    let mut path = path_a(&clock);
     let mut rng = ChaCha8Rng::seed_from_u64(SEED);
     let mut node = SendingNode::new(config);
     let mut option = node.recursive_option();
-    let _ = recursive_round_trip(&path, MessageKind::Join, &mut option, clock.now, &mut rng);
+    let _ = recursive_round_trip(
+        &mut path,
+        MessageKind::Join,
+        &mut option,
+        clock.now,
+        &mut rng,
+    );
     let _ = node
         .on_response(clock.now, MessageKind::Join, &option)
         .unwrap();

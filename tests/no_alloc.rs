@@ -169,7 +169,7 @@ fn make_peer(
 /// One recursive hop, counted; checks the set kept its buffer.
 fn hop(
     label: &str,
-    peer: &IntermediatePeer,
+    peer: &mut IntermediatePeer,
     option: &mut PiggybackOption,
     now: Instant,
     rng: &mut ChaCha8Rng,
@@ -177,7 +177,7 @@ fn hop(
     let ptr = option.set().entries().as_ptr();
     let capacity = option.set().capacity();
     let outcome = assert_no_alloc(label, || {
-        peer.on_request(now, MessageKind::Join, option, rng)
+        peer.on_request(now, MessageKind::Join, None, option, rng)
     });
     let Outcome::Filled(report) = outcome else {
         panic!("{label}: a recursive option is filled in place");
@@ -199,7 +199,7 @@ fn run_matrix() {
                 // Default share (50 %: 5 of 10 per hop) and the draft's
                 // literal one (one hop may fill the set).
                 for share in [50, 100] {
-                    let peer = make_peer(policy, share, size, mix, now);
+                    let mut peer = make_peer(policy, share, size, mix, now);
                     let mut rng = ChaCha8Rng::seed_from_u64(u64::from(size));
                     for (which, mut option) in [
                         (
@@ -214,7 +214,7 @@ fn run_matrix() {
                         for i in 1..=3 {
                             let r = hop(
                                 &format!("{label} hop {i}"),
-                                &peer,
+                                &mut peer,
                                 &mut option,
                                 now,
                                 &mut rng,
@@ -229,7 +229,13 @@ fn run_matrix() {
                         if size == 8 {
                             continue;
                         }
-                        let r = hop(&format!("{label} full"), &peer, &mut option, now, &mut rng);
+                        let r = hop(
+                            &format!("{label} full"),
+                            &mut peer,
+                            &mut option,
+                            now,
+                            &mut rng,
+                        );
                         assert_eq!(r.stop, Stop::AlreadyFull);
                     }
                 }
@@ -244,7 +250,7 @@ fn run_matrix() {
 fn run_exhausting_walks() {
     let now = Instant::now();
     for policy in POLICIES {
-        let peer = make_peer(policy, 100, 10_000, Mix::Mixed, now);
+        let mut peer = make_peer(policy, 100, 10_000, Mix::Mixed, now);
         let mut rng = ChaCha8Rng::seed_from_u64(7);
         for (filter, key) in [
             // Every 6th entry: IPv6 offering both services.
@@ -257,7 +263,7 @@ fn run_exhausting_walks() {
         ] {
             let mut option = PiggybackOption::recursive(Some(N::MAX), filter, key);
             let label = format!("{policy:?} {filter:?} {key:?}");
-            let r = hop(&label, &peer, &mut option, now, &mut rng);
+            let r = hop(&label, &mut peer, &mut option, now, &mut rng);
             assert!(r.k_after >= 1, "{label}");
             if key == UniquenessKey::Prefix {
                 // About 40 /24s among 5,000 addresses: fewer than N, so
@@ -266,7 +272,7 @@ fn run_exhausting_walks() {
             }
         }
         // Nothing passes: the whole table is proposed and refused.
-        let v4_only = make_peer(policy, 100, 10_000, Mix::V4, now);
+        let mut v4_only = make_peer(policy, 100, 10_000, Mix::V4, now);
         let mut option = PiggybackOption::recursive(
             Some(n(10)),
             Filter::ANY.with_family(IpFamily::V6),
@@ -274,7 +280,7 @@ fn run_exhausting_walks() {
         );
         let r = hop(
             &format!("{policy:?} no IPv6"),
-            &v4_only,
+            &mut v4_only,
             &mut option,
             now,
             &mut rng,
@@ -313,11 +319,12 @@ fn zero_heap_allocations_in_decode_into_and_on_encoded_request() {
     let cfg = WireConfig::default();
     let now = Instant::now();
     for mix in [Mix::V4, Mix::Mixed] {
-        let peer = make_peer(SelectionPolicy::ByPriority, 100, 75, mix, now);
+        let mut peer = make_peer(SelectionPolicy::ByPriority, 100, 75, mix, now);
         let mut filled = PiggybackOption::recursive(Some(n(10)), Filter::ANY, UniquenessKey::Ip);
         let _ = peer.on_request(
             now,
             MessageKind::Join,
+            None,
             &mut filled,
             &mut ChaCha8Rng::seed_from_u64(9),
         );
@@ -349,7 +356,7 @@ fn zero_heap_allocations_in_decode_into_and_on_encoded_request() {
         wire::encode_option(&empty, Direction::Request, &cfg, &mut buf).unwrap();
         let mut rng = ChaCha8Rng::seed_from_u64(9);
         let report = assert_no_alloc("on_encoded_request", || {
-            peer.on_encoded_request(now, MessageKind::Join, &mut buf, &cfg, &mut rng)
+            peer.on_encoded_request(now, MessageKind::Join, None, &mut buf, &cfg, &mut rng)
                 .unwrap()
         });
         assert_eq!(report.k_after, 10);

@@ -504,7 +504,7 @@ fn check_hop(
 /// copy of `rng` as it is before the hop, give the same bytes and report as
 /// `expected` (the option after the hop) and `report`.
 fn check_in_place(
-    peer: &IntermediatePeer,
+    peer: &mut IntermediatePeer,
     kind: MessageKind,
     now: Instant,
     incoming: &PiggybackOption,
@@ -519,7 +519,7 @@ fn check_in_place(
     // decode, on_request, encode.
     let mut decoded = wire::decode_option(&mut &encoded[..], &wire_cfg).unwrap();
     prop_assert_eq!(&decoded, incoming);
-    let outcome = peer.on_request(now, kind, &mut decoded, &mut rng.clone());
+    let outcome = peer.on_request(now, kind, None, &mut decoded, &mut rng.clone());
     prop_assert_eq!(outcome, Outcome::Filled(*report));
     prop_assert_eq!(&decoded, expected);
     let mut reencoded = BytesMut::new();
@@ -527,7 +527,7 @@ fn check_in_place(
 
     // In place.
     let in_place = peer
-        .on_encoded_request(now, kind, &mut encoded, &wire_cfg, &mut rng.clone())
+        .on_encoded_request(now, kind, None, &mut encoded, &wire_cfg, &mut rng.clone())
         .unwrap();
     prop_assert_eq!(&in_place, report);
     prop_assert_eq!(&encoded[..], &reencoded[..]);
@@ -539,7 +539,7 @@ fn check_in_place(
 /// set after the hop, with the report. Checks (a)–(f) and (i) when `check`
 /// is set.
 fn drive(
-    path: &[IntermediatePeer],
+    path: &mut [IntermediatePeer],
     spec: &OptionSpec,
     kind: MessageKind,
     now: Instant,
@@ -551,12 +551,12 @@ fn drive(
     match spec.mode {
         RoutingMode::Recursive => {
             let mut option = PiggybackOption::recursive(spec.n, spec.filter, spec.key);
-            for (i, peer) in path.iter().enumerate() {
+            for (i, peer) in path.iter_mut().enumerate() {
                 let hop = u8::try_from(i + 1).unwrap();
                 prop_assert_eq!(option.hop(), hop);
                 let incoming = option.clone();
                 let rng_before = rng.clone();
-                let outcome = peer.on_request(now, kind, &mut option, &mut rng);
+                let outcome = peer.on_request(now, kind, None, &mut option, &mut rng);
                 let Outcome::Filled(report) = outcome else {
                     return Err(TestCaseError::fail("recursive option answered"));
                 };
@@ -580,16 +580,16 @@ fn drive(
             }
             // (d) the response goes back through every peer, which forwards
             // it unchanged: `on_response` only sees the kind.
-            for peer in path.iter().rev() {
+            for peer in path.iter_mut().rev() {
                 peer.on_response(kind);
             }
         }
         RoutingMode::Iterative => {
-            for (i, peer) in path.iter().enumerate() {
+            for (i, peer) in path.iter_mut().enumerate() {
                 let hop = u8::try_from(i + 1).unwrap();
                 let mut option = PiggybackOption::iterative(spec.n, spec.filter, spec.key, hop);
                 let request = option.clone();
-                let outcome = peer.on_request(now, kind, &mut option, &mut rng);
+                let outcome = peer.on_request(now, kind, None, &mut option, &mut rng);
                 let Outcome::Answer(answer, report) = outcome else {
                     return Err(TestCaseError::fail("iterative option filled in place"));
                 };
@@ -982,8 +982,8 @@ proptest! {
         seed in any::<u64>(),
     ) {
         let clock = Clock::new();
-        let path = build_path(&config, &tables, &clock);
-        let first = drive(&path, &spec, kind, clock.now, seed, true)?;
+        let mut path = build_path(&config, &tables, &clock);
+        let first = drive(&mut path, &spec, kind, clock.now, seed, true)?;
         prop_assert_eq!(first.len(), path.len());
         if spec.mode == RoutingMode::Recursive {
             // (a) after any number of hops.
@@ -992,7 +992,7 @@ proptest! {
             prop_assert!(last.len() <= usize::from(n.get()));
         }
         // (g) determinism: same tables, same seed, same everything.
-        let second = drive(&path, &spec, kind, clock.now, seed, false)?;
+        let second = drive(&mut path, &spec, kind, clock.now, seed, false)?;
         prop_assert_eq!(first, second);
     }
 
@@ -1018,7 +1018,7 @@ proptest! {
         answers in proptest::collection::vec((0u8..7, forged()), 1..4),
     ) {
         let clock = Clock::new();
-        let path = build_path(&peer_cfg, &tables, &clock);
+        let mut path = build_path(&peer_cfg, &tables, &clock);
         let mut node = SendingNode::new(node_cfg);
         let wanted = node_cfg.wanted();
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -1030,8 +1030,8 @@ proptest! {
 
         // An honest recursive round trip: never refused.
         let mut option = node.recursive_option();
-        for peer in &path {
-            let _ = peer.on_request(clock.now, kind, &mut option, &mut rng);
+        for peer in &mut path {
+            let _ = peer.on_request(clock.now, kind, None, &mut option, &mut rng);
         }
         let set = option.set().clone();
         let at = tick();
@@ -1039,10 +1039,10 @@ proptest! {
         check_save(&mut node, at, kind, &set, Some(false), |node| node.on_response(at, kind, &option))?;
 
         // Honest iterative answers: never refused.
-        for (i, peer) in path.iter().enumerate() {
+        for (i, peer) in path.iter_mut().enumerate() {
             let hop = u8::try_from(i + 1).unwrap();
             let mut option = node.iterative_option(hop);
-            let Outcome::Answer(answer, _) = peer.on_request(clock.now, kind, &mut option, &mut rng)
+            let Outcome::Answer(answer, _) = peer.on_request(clock.now, kind, None, &mut option, &mut rng)
             else {
                 return Err(TestCaseError::fail("iterative option filled in place"));
             };

@@ -96,7 +96,7 @@ fn finds_the_option_among_others() {
 #[test]
 fn append_inside_the_message_equals_the_bare_append_and_patches_three_lengths() {
     let now = Instant::now();
-    let p = peer(0, 40);
+    let mut p = peer(0, 40);
     let option = encoded(&PiggybackOption::recursive(
         Some(N::DEFAULT),
         Filter::ANY,
@@ -110,6 +110,7 @@ fn append_inside_the_message_equals_the_bare_append_and_patches_three_lengths() 
         .on_encoded_request(
             now,
             MessageKind::Join,
+            None,
             &mut bare,
             &CFG,
             &mut ChaCha8Rng::seed_from_u64(5),
@@ -119,6 +120,7 @@ fn append_inside_the_message_equals_the_bare_append_and_patches_three_lengths() 
         .on_reload_request(
             now,
             MessageKind::Join,
+            None,
             &mut m,
             &CFG,
             &mut ChaCha8Rng::seed_from_u64(5),
@@ -155,7 +157,7 @@ fn append_inside_the_message_equals_the_bare_append_and_patches_three_lengths() 
 #[test]
 fn two_hops_in_a_row() {
     let now = Instant::now();
-    let (p1, p2) = (peer(0, 40), peer(1000, 40));
+    let (mut p1, mut p2) = (peer(0, 40), peer(1000, 40));
     let option = encoded(&PiggybackOption::recursive(
         Some(N::DEFAULT),
         Filter::ANY,
@@ -163,9 +165,9 @@ fn two_hops_in_a_row() {
     ));
     let mut m = message(&option, 0); // no spare room: the buffer grows
     let mut rng = ChaCha8Rng::seed_from_u64(9);
-    for p in [&p1, &p2] {
+    for p in [&mut p1, &mut p2] {
         let r = p
-            .on_reload_request(now, MessageKind::Get, &mut m, &CFG, &mut rng)
+            .on_reload_request(now, MessageKind::Get, None, &mut m, &CFG, &mut rng)
             .unwrap()
             .unwrap();
         assert_eq!(r.added(), 5);
@@ -183,13 +185,14 @@ fn two_hops_in_a_row() {
 #[test]
 fn a_message_without_the_option_is_left_alone() {
     let now = Instant::now();
-    let p = peer(0, 10);
+    let mut p = peer(0, 10);
     let mut m = message(&[], 0);
     let before = m.clone();
     let r = p
         .on_reload_request(
             now,
             MessageKind::Get,
+            None,
             &mut m,
             &CFG,
             &mut ChaCha8Rng::seed_from_u64(1),
@@ -202,7 +205,7 @@ fn a_message_without_the_option_is_left_alone() {
 #[test]
 fn malformed_messages_are_refused_and_left_alone() {
     let now = Instant::now();
-    let p = peer(0, 10);
+    let mut p = peer(0, 10);
     let option = encoded(&PiggybackOption::recursive(
         Some(N::DEFAULT),
         Filter::ANY,
@@ -250,6 +253,7 @@ fn malformed_messages_are_refused_and_left_alone() {
         .on_reload_request(
             now,
             MessageKind::Get,
+            None,
             &mut iterative,
             &CFG,
             &mut ChaCha8Rng::seed_from_u64(1),
@@ -268,6 +272,7 @@ fn malformed_messages_are_refused_and_left_alone() {
             .on_reload_request(
                 now,
                 MessageKind::Get,
+                None,
                 &mut case,
                 &CFG,
                 &mut ChaCha8Rng::seed_from_u64(1),
@@ -283,7 +288,7 @@ fn malformed_messages_are_refused_and_left_alone() {
 #[test]
 fn an_options_list_that_cannot_grow_is_left_as_it_was() {
     let now = Instant::now();
-    let p = peer(0, 10);
+    let mut p = peer(0, 10);
     let option = encoded(&PiggybackOption::recursive(
         Some(N::DEFAULT),
         Filter::ANY,
@@ -309,6 +314,7 @@ fn an_options_list_that_cannot_grow_is_left_as_it_was() {
         .on_reload_request(
             now,
             MessageKind::Get,
+            None,
             &mut m,
             &CFG,
             &mut ChaCha8Rng::seed_from_u64(1),

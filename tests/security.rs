@@ -303,7 +303,7 @@ fn a_request_for_the_largest_n_gets_the_peer_cap_share() {
     let mut option = PiggybackOption::recursive(Some(N::MAX), Filter::ANY, UniquenessKey::Ip);
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let report = *peer
-        .on_request(now, MessageKind::Get, &mut option, &mut rng)
+        .on_request(now, MessageKind::Get, None, &mut option, &mut rng)
         .report();
     assert_eq!((report.n.get(), report.added()), (16, 8));
     assert_eq!(option.set().len(), 8);
@@ -349,13 +349,14 @@ fn a_malformed_encoded_option_is_refused_and_left_untouched() {
     cases.push(dup_bytes);
     for mut case in cases {
         let before = case.clone();
-        let result = peer.on_encoded_request(now, MessageKind::Get, &mut case, &cfg, &mut rng);
+        let result =
+            peer.on_encoded_request(now, MessageKind::Get, None, &mut case, &cfg, &mut rng);
         assert!(result.is_err(), "{before:02x?} was accepted");
         assert_eq!(case, before, "a refused option is left as it was");
     }
     // The sound option still works.
     let report = peer
-        .on_encoded_request(now, MessageKind::Get, &mut good, &cfg, &mut rng)
+        .on_encoded_request(now, MessageKind::Get, None, &mut good, &cfg, &mut rng)
         .unwrap();
     assert_eq!(report.added(), 5);
 }
@@ -380,7 +381,7 @@ fn one_network_yields_one_candidate_under_the_prefix_key() {
     );
     let mut option = node.recursive_option();
     let mut rng = ChaCha8Rng::seed_from_u64(3);
-    let _ = peer.on_request(now, MessageKind::Get, &mut option, &mut rng);
+    let _ = peer.on_request(now, MessageKind::Get, None, &mut option, &mut rng);
     assert_eq!(option.set().len(), 4, "one per /24");
     let r = node.on_response(now, MessageKind::Get, &option).unwrap();
     assert_eq!(r.saved, 4);
@@ -432,4 +433,93 @@ fn an_inconsistent_hop_report_reads_as_nothing_added() {
     assert_eq!(report.added(), 0);
     let bad_n = r#"{"kind":"join","mode":"recursive","n":0,"k_before":0,"k_after":0,"hop":1,"stop":"ReachedN"}"#;
     assert!(serde_json::from_str::<peer::HopReport>(bad_n).is_err());
+}
+
+/// Draining a table: one requester flooding a peer with requests learns,
+/// request by request, every candidate it holds. With a request limit, a
+/// flood from one address gets the burst's worth and then nothing, while
+/// the requests themselves still pass (the hop advances) and other
+/// requesters are served.
+#[test]
+fn a_flood_from_one_requester_cannot_drain_the_table() {
+    use stun_turn_discovery::peer::{RequestLimit, Requester, Stop};
+    let now = Instant::now();
+    let limit = RequestLimit::new(6, 3).unwrap();
+    let mut peer = IntermediatePeer::new(PeerConfig::default().with_request_limit(limit));
+    let _ = peer.table_mut().sync_source(
+        now,
+        Source::RoutingTable,
+        (0..1_000).map(|i| Candidate::peer(addr(i), Services::BOTH)),
+    );
+    let attacker = Requester::Address("11.9.9.9".parse().unwrap());
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let mut learned = std::collections::BTreeSet::new();
+    for _ in 0..10_000 {
+        let mut option =
+            PiggybackOption::recursive(Some(N::DEFAULT), Filter::ANY, UniquenessKey::Ip);
+        let outcome = peer.on_request(now, MessageKind::Get, Some(attacker), &mut option, &mut rng);
+        assert_eq!(option.hop(), 2, "the request passes whatever the limit");
+        if outcome.report().stop == Stop::Limited {
+            assert!(option.set().is_empty());
+        }
+        learned.extend(option.set().iter().map(|e| e.candidate.address));
+    }
+    // Three requests' worth at the default share of 5 of N = 10.
+    assert_eq!(learned.len(), 15);
+    assert_eq!(peer.stats().limited, 10_000 - 3);
+    // Another requester, and a request that names none, are served.
+    let honest = Requester::Address("11.8.8.8".parse().unwrap());
+    for from in [Some(honest), None] {
+        let mut option =
+            PiggybackOption::recursive(Some(N::DEFAULT), Filter::ANY, UniquenessKey::Ip);
+        let _ = peer.on_request(now, MessageKind::Get, from, &mut option, &mut rng);
+        assert_eq!(option.set().len(), 5);
+    }
+    // A minute later the attacker gets its rate again: 6 more requests.
+    let later = now + Duration::from_secs(60);
+    let served = (0..100)
+        .filter(|_| {
+            let mut option =
+                PiggybackOption::recursive(Some(N::DEFAULT), Filter::ANY, UniquenessKey::Ip);
+            let o = peer.on_request(
+                later,
+                MessageKind::Get,
+                Some(attacker),
+                &mut option,
+                &mut rng,
+            );
+            o.report().added() > 0
+        })
+        .count();
+    assert_eq!(served, 3, "the burst refills to 3, not beyond");
+}
+
+/// The limit holds on the encoded paths too: bytes in, nothing added.
+#[test]
+fn the_limit_holds_on_the_encoded_paths() {
+    use stun_turn_discovery::peer::{RequestLimit, Requester, Stop};
+    let now = Instant::now();
+    let limit = RequestLimit::new(1, 1).unwrap();
+    let mut peer = IntermediatePeer::new(PeerConfig::default().with_request_limit(limit));
+    let _ = peer.table_mut().sync_source(
+        now,
+        Source::RoutingTable,
+        (0..50).map(|i| Candidate::peer(addr(i), Services::BOTH)),
+    );
+    let cfg = WireConfig::default();
+    let from = Some(Requester::Address("11.9.9.9".parse().unwrap()));
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let empty = PiggybackOption::recursive(Some(N::DEFAULT), Filter::ANY, UniquenessKey::Ip);
+    let mut first = BytesMut::new();
+    wire::encode_option(&empty, Direction::Request, &cfg, &mut first).unwrap();
+    let mut second = first.clone();
+    let r1 = peer
+        .on_encoded_request(now, MessageKind::Get, from, &mut first, &cfg, &mut rng)
+        .unwrap();
+    let r2 = peer
+        .on_encoded_request(now, MessageKind::Get, from, &mut second, &cfg, &mut rng)
+        .unwrap();
+    assert_eq!((r1.added(), r2.added(), r2.stop), (5, 0, Stop::Limited));
+    let decoded = wire::decode_option(&mut &second[..], &cfg).unwrap();
+    assert_eq!((decoded.set().len(), decoded.hop()), (0, 2));
 }

@@ -325,7 +325,9 @@ fn hop_report(kind: MessageKind, mode: RoutingMode, stop: Stop, hop: u8) -> HopR
         }
     };
     let mut rng = ChaCha8Rng::seed_from_u64(u64::from(hop));
-    let report = *peer.on_request(now, kind, &mut option, &mut rng).report();
+    let report = *peer
+        .on_request(now, kind, None, &mut option, &mut rng)
+        .report();
     assert_eq!(
         (report.kind, report.mode, report.stop, report.hop),
         (kind, mode, stop, hop),

@@ -118,11 +118,18 @@ fn peer(n: u8) -> IntermediatePeer {
 
 #[test]
 fn on_request_emits_a_debug_event_with_kind_n_and_k() {
-    let peer = peer(8);
+    let mut peer = peer(8);
     let mut option = PiggybackOption::recursive(Some(n(10)), Filter::ANY, UniquenessKey::Ip);
     let mut rng = ChaCha8Rng::seed_from_u64(1);
-    let (outcome, events) =
-        capture(|| peer.on_request(Instant::now(), MessageKind::Join, &mut option, &mut rng));
+    let (outcome, events) = capture(|| {
+        peer.on_request(
+            Instant::now(),
+            MessageKind::Join,
+            None,
+            &mut option,
+            &mut rng,
+        )
+    });
     let report = *outcome.report();
     assert_eq!((report.k_before, report.k_after), (0, 5));
 
@@ -141,8 +148,8 @@ fn on_request_emits_a_debug_event_with_kind_n_and_k() {
     // The next hop: K goes on from 5, with the default N when unset.
     let mut unset = PiggybackOption::recursive(None, Filter::ANY, UniquenessKey::Ip);
     let (_, events) = capture(|| {
-        let _ = peer.on_request(Instant::now(), MessageKind::Get, &mut unset, &mut rng);
-        peer.on_request(Instant::now(), MessageKind::Get, &mut unset, &mut rng)
+        let _ = peer.on_request(Instant::now(), MessageKind::Get, None, &mut unset, &mut rng);
+        peer.on_request(Instant::now(), MessageKind::Get, None, &mut unset, &mut rng)
     });
     let hops = debug_with(&events, "k_before");
     let seen: Vec<_> = hops
@@ -165,7 +172,7 @@ fn on_request_emits_a_debug_event_with_kind_n_and_k() {
 
 #[test]
 fn already_full_and_iterative_requests_are_traced_too() {
-    let peer = peer(3);
+    let mut peer = peer(3);
     let mut rng = ChaCha8Rng::seed_from_u64(2);
 
     // §4.2 step 3: a full set is left alone, and that is reported.
@@ -174,12 +181,14 @@ fn already_full_and_iterative_requests_are_traced_too() {
         let _ = peer.on_request(
             Instant::now(),
             MessageKind::Maintenance,
+            None,
             &mut option,
             &mut rng,
         );
         peer.on_request(
             Instant::now(),
             MessageKind::Maintenance,
+            None,
             &mut option,
             &mut rng,
         )
@@ -193,8 +202,15 @@ fn already_full_and_iterative_requests_are_traced_too() {
 
     // Iterative mode.
     let mut option = PiggybackOption::iterative(Some(n(4)), Filter::ANY, UniquenessKey::Ip, 3);
-    let (outcome, events) =
-        capture(|| peer.on_request(Instant::now(), MessageKind::Put, &mut option, &mut rng));
+    let (outcome, events) = capture(|| {
+        peer.on_request(
+            Instant::now(),
+            MessageKind::Put,
+            None,
+            &mut option,
+            &mut rng,
+        )
+    });
     assert!(matches!(outcome, Outcome::Answer(..)));
     let hops = debug_with(&events, "k_before");
     assert_eq!(hops.len(), 1, "{events:#?}");
@@ -221,10 +237,16 @@ fn already_full_and_iterative_requests_are_traced_too() {
 
 #[test]
 fn on_response_emits_a_debug_event() {
-    let peer = peer(4);
+    let mut peer = peer(4);
     let mut option = PiggybackOption::recursive(Some(n(6)), Filter::ANY, UniquenessKey::Ip);
     let mut rng = ChaCha8Rng::seed_from_u64(3);
-    let _ = peer.on_request(Instant::now(), MessageKind::Join, &mut option, &mut rng);
+    let _ = peer.on_request(
+        Instant::now(),
+        MessageKind::Join,
+        None,
+        &mut option,
+        &mut rng,
+    );
 
     let ((), events) = capture(|| peer.on_response(MessageKind::Join));
     let responses: Vec<_> = events
@@ -245,14 +267,14 @@ fn on_response_emits_a_debug_event() {
 
 #[test]
 fn sending_node_traces_what_it_saved() {
-    let peer = peer(4);
+    let mut peer = peer(4);
     let config = NodeConfig::default()
         .with_address_policy(AddressPolicy::default().allow_documentation(true));
     let mut node = SendingNode::new(config);
     let mut option = node.recursive_option();
     let mut rng = ChaCha8Rng::seed_from_u64(4);
     let now = Instant::now();
-    let _ = peer.on_request(now, MessageKind::Join, &mut option, &mut rng);
+    let _ = peer.on_request(now, MessageKind::Join, None, &mut option, &mut rng);
     let (report, events) = capture(|| node.on_response(now, MessageKind::Join, &option));
     let report = report.unwrap();
     assert_eq!((report.saved, report.shortfall), (4, 6));
@@ -265,16 +287,28 @@ fn sending_node_traces_what_it_saved() {
 
 #[test]
 fn capture_is_scoped_to_its_closure() {
-    let peer = peer(2);
+    let mut peer = peer(2);
     let mut option = PiggybackOption::recursive(Some(n(2)), Filter::ANY, UniquenessKey::Ip);
     let mut rng = ChaCha8Rng::seed_from_u64(5);
     let (_, inner) = capture(|| {
-        let _ = peer.on_request(Instant::now(), MessageKind::Join, &mut option, &mut rng);
+        let _ = peer.on_request(
+            Instant::now(),
+            MessageKind::Join,
+            None,
+            &mut option,
+            &mut rng,
+        );
     });
     assert_eq!(debug_with(&inner, "k_before").len(), 1);
     // Outside the closure no subscriber of ours is installed: this request
     // reaches no capture, and nothing panics.
-    let _ = peer.on_request(Instant::now(), MessageKind::Join, &mut option, &mut rng);
+    let _ = peer.on_request(
+        Instant::now(),
+        MessageKind::Join,
+        None,
+        &mut option,
+        &mut rng,
+    );
     peer.on_response(MessageKind::Join);
     let (_, none) = capture(|| ());
     assert!(none.is_empty());

@@ -331,7 +331,7 @@ fn wireshark_decodes_a_join_request_after_on_reload_request() {
     let mut message = BytesMut::from(&before[..]);
     let mut rng = ChaCha8Rng::seed_from_u64(5);
     let report = peer
-        .on_reload_request(now, MessageKind::Join, &mut message, &cfg, &mut rng)
+        .on_reload_request(now, MessageKind::Join, None, &mut message, &cfg, &mut rng)
         .unwrap()
         .expect("the JoinReq carries the option");
     assert_eq!((report.hop, report.k_before, report.k_after), (3, 2, 5));

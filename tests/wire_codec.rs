@@ -835,7 +835,7 @@ fn iterative_answer_from_on_request_round_trips_with_its_answer_info() {
     let mut option = PiggybackOption::iterative(Some(n(2)), Filter::ANY, UniquenessKey::IpPort, 4);
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     let Outcome::Answer(answer, report) =
-        peer.on_request(now, MessageKind::Get, &mut option, &mut rng)
+        peer.on_request(now, MessageKind::Get, None, &mut option, &mut rng)
     else {
         panic!("an iterative option gets an answer");
     };
@@ -1141,8 +1141,8 @@ proptest! {
             let _ = peer.table_mut().sync_source(now, Source::RoutingTable, entries.iter().map(|e| e.candidate));
             let mut rng_a = ChaCha8Rng::seed_from_u64(seed ^ i as u64);
             let mut rng_b = rng_a.clone();
-            let in_place = peer.on_encoded_request(now, MessageKind::Put, &mut bytes, &CFG, &mut rng_a).unwrap();
-            let outcome = peer.on_request(now, MessageKind::Put, &mut decoded_path, &mut rng_b);
+            let in_place = peer.on_encoded_request(now, MessageKind::Put, None, &mut bytes, &CFG, &mut rng_a).unwrap();
+            let outcome = peer.on_request(now, MessageKind::Put, None, &mut decoded_path, &mut rng_b);
             prop_assert_eq!(*outcome.report(), in_place);
             let mut expect = Vec::new();
             wire::encode_option(&decoded_path, Direction::Request, &CFG, &mut expect).unwrap();
@@ -1158,9 +1158,16 @@ fn on_encoded_request_refuses_an_iterative_option_and_leaves_it() {
     let mut bytes = BytesMut::new();
     wire::encode_option(&option, Direction::Request, &CFG, &mut bytes).unwrap();
     let before = bytes.clone();
-    let peer = IntermediatePeer::new(PeerConfig::default());
+    let mut peer = IntermediatePeer::new(PeerConfig::default());
     let mut rng = ChaCha8Rng::seed_from_u64(1);
-    let err = peer.on_encoded_request(Instant::now(), MessageKind::Get, &mut bytes, &CFG, &mut rng);
+    let err = peer.on_encoded_request(
+        Instant::now(),
+        MessageKind::Get,
+        None,
+        &mut bytes,
+        &CFG,
+        &mut rng,
+    );
     assert_eq!(
         err,
         Err(WireError::WrongMode {
@@ -1175,9 +1182,16 @@ fn on_encoded_request_refuses_a_malformed_option_and_leaves_it() {
     let mut v = ipv4_vector();
     v[9] = 3;
     let mut bytes = BytesMut::from(&v[..]);
-    let peer = IntermediatePeer::new(PeerConfig::default());
+    let mut peer = IntermediatePeer::new(PeerConfig::default());
     let mut rng = ChaCha8Rng::seed_from_u64(1);
-    let err = peer.on_encoded_request(Instant::now(), MessageKind::Get, &mut bytes, &CFG, &mut rng);
+    let err = peer.on_encoded_request(
+        Instant::now(),
+        MessageKind::Get,
+        None,
+        &mut bytes,
+        &CFG,
+        &mut rng,
+    );
     assert_eq!(err, Err(WireError::KMismatch { k: 3, found: 2 }));
     assert_eq!(&bytes[..], &v[..]);
 }

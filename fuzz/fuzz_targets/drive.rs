@@ -168,7 +168,7 @@ fuzz_target!(|input: Input| {
             option.set_hop(hop);
         }
         let before = option.set().clone();
-        let outcome = peer.on_request(now, MessageKind::Get, &mut option, &mut rng);
+        let outcome = peer.on_request(now, MessageKind::Get, None, &mut option, &mut rng);
         let (set, report) = match &outcome {
             Outcome::Filled(r) => (option.set().clone(), *r),
             Outcome::Answer(a, r) => (a.clone(), *r),
@@ -212,7 +212,7 @@ fuzz_target!(|input: Input| {
                 let r = peer
                     .on_encoded_request(
                         now,
-                        MessageKind::Get,
+                        MessageKind::Get, None,
                         &mut encoded,
                         &wire_cfg,
                         &mut rng_wire,

@@ -211,8 +211,8 @@ impl CandidateCache {
         v
     }
 
-    /// Applies feedback to the entry with `address`'s key; returns `false`
-    /// if there is none. A failure backs the entry off for `backoff ×
+    /// Applies feedback to the entry with `address`'s key; returns `None`
+    /// if there is none, else whether the entry was evicted. A failure backs the entry off for `backoff ×
     /// 2^(failures−1)`; `max_failures` in a row evict it, and so does a
     /// back-off too long for `Instant` to represent. A success clears
     /// failures, refreshes it, takes it out of reserve and updates its
@@ -224,10 +224,8 @@ impl CandidateCache {
         feedback: Feedback,
         backoff: Duration,
         max_failures: u8,
-    ) -> bool {
-        let Some(i) = self.position(address) else {
-            return false;
-        };
+    ) -> Option<bool> {
+        let i = self.position(address)?;
         let e = &mut self.entries[i];
         match feedback {
             Feedback::Worked { rtt } => {
@@ -249,11 +247,12 @@ impl CandidateCache {
                     Some(t) if e.failures < max_failures => e.retry_at = Some(t),
                     _ => {
                         self.entries.swap_remove(i);
+                        return Some(true);
                     }
                 }
             }
         }
-        true
+        Some(false)
     }
 
     /// Merges one candidate seen in a set at hop `hop`, within its hop's

@@ -14,6 +14,7 @@ mod cache;
 mod config;
 mod persist;
 mod report;
+mod stats;
 
 use std::time::{Instant, SystemTime};
 
@@ -27,6 +28,7 @@ pub use cache::{CachedCandidate, Feedback};
 pub use config::NodeConfig;
 pub use persist::{CacheSnapshot, ImportReport, SavedCandidate};
 pub use report::{ResponseError, SaveReport};
+pub use stats::NodeStats;
 
 use cache::CandidateCache;
 
@@ -51,6 +53,7 @@ use cache::CandidateCache;
 pub struct SendingNode {
     config: NodeConfig,
     cache: CandidateCache,
+    stats: NodeStats,
 }
 
 impl SendingNode {
@@ -59,7 +62,13 @@ impl SendingNode {
         Self {
             cache: CandidateCache::new(config.key(), config.cache_capacity()),
             config,
+            stats: NodeStats::default(),
         }
+    }
+
+    /// What this node has done so far.
+    pub fn stats(&self) -> &NodeStats {
+        &self.stats
     }
 
     /// The configuration.
@@ -102,14 +111,17 @@ impl SendingNode {
         kind: MessageKind,
         option: &PiggybackOption,
     ) -> Result<SaveReport, ResponseError> {
-        if option.mode() != RoutingMode::Recursive {
-            return Err(ResponseError::WrongMode {
+        let result = if option.mode() == RoutingMode::Recursive {
+            // No hop processed it when hop is still 1: then no entry is valid.
+            let last = option.hop().saturating_sub(1);
+            self.save(now, kind, option.set(), 1, last)
+        } else {
+            Err(ResponseError::WrongMode {
                 found: option.mode(),
-            });
-        }
-        // No hop processed it when hop is still 1: then no entry is valid.
-        let last = option.hop().saturating_sub(1);
-        self.save(now, kind, option.set(), 1, last)
+            })
+        };
+        self.stats.record(&result);
+        result
     }
 
     /// Checks and saves the answer of the intermediate peer at position
@@ -123,7 +135,9 @@ impl SendingNode {
         hop: u8,
         answer: &CandidateSet,
     ) -> Result<SaveReport, ResponseError> {
-        self.save(now, kind, answer, hop, hop)
+        let result = self.save(now, kind, answer, hop, hop);
+        self.stats.record(&result);
+        result
     }
 
     /// Up to `k` usable candidates, best first: those within a share before
@@ -161,13 +175,21 @@ impl SendingNode {
         address: &TransportAddress,
         feedback: Feedback,
     ) -> bool {
-        self.cache.feedback(
+        let applied = self.cache.feedback(
             now,
             address,
             feedback,
             self.config.failure_backoff(),
             self.config.max_failures(),
-        )
+        );
+        if let Some(evicted) = applied {
+            match feedback {
+                Feedback::Worked { .. } => self.stats.worked += 1,
+                Feedback::Failed => self.stats.failed += 1,
+            }
+            self.stats.evicted += u64::from(evicted);
+        }
+        applied.is_some()
     }
 
     /// Removes the cached candidate with the same key as `address`.
@@ -178,7 +200,9 @@ impl SendingNode {
     /// Drops cached candidates neither seen again nor working within the
     /// configured lifetime; returns how many went.
     pub fn expire(&mut self, now: Instant) -> usize {
-        self.cache.expire(now, self.config.entry_lifetime())
+        let gone = self.cache.expire(now, self.config.entry_lifetime());
+        self.stats.expired += gone as u64;
+        gone
     }
 
     /// The cache as plain values with wall-clock times, for the host to

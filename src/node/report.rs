@@ -89,7 +89,7 @@ impl fmt::Display for SaveReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{:?}: offered {}, saved {}, reserve {}, refreshed {}, dropped {} (filter {}, policy {}, no room {}); usable {}, shortfall {}",
+            "{}: offered {}, saved {}, reserve {}, refreshed {}, dropped {} (filter {}, policy {}, no room {}); usable {}, shortfall {}",
             self.kind,
             self.offered,
             self.saved,

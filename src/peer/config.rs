@@ -8,6 +8,7 @@ use crate::config_error::ConfigError;
 use crate::n::N;
 use crate::share::PerHopShare;
 
+use super::limiter::RequestLimit;
 use super::selection::SelectionPolicy;
 use super::table_config::TableConfig;
 
@@ -33,12 +34,13 @@ pub struct PeerConfig {
     per_hop_share: PerHopShare,
     selection: SelectionPolicy,
     table: TableConfig,
+    request_limit: Option<RequestLimit>,
 }
 
 impl Default for PeerConfig {
     /// N = 10 when the request has none, no N cap below [`N::MAX`], a
-    /// per-hop share of 50 %, load-spreading selection, and
-    /// [`TableConfig::default`].
+    /// per-hop share of 50 %, load-spreading selection,
+    /// [`TableConfig::default`], and no per-requester limit.
     fn default() -> Self {
         Self {
             default_n: N::DEFAULT,
@@ -46,6 +48,7 @@ impl Default for PeerConfig {
             per_hop_share: PerHopShare::HALF,
             selection: SelectionPolicy::LoadSpreading,
             table: TableConfig::default(),
+            request_limit: None,
         }
     }
 }
@@ -118,6 +121,20 @@ impl PeerConfig {
     #[must_use]
     pub fn with_selection(mut self, policy: SelectionPolicy) -> Self {
         self.selection = policy;
+        self
+    }
+
+    /// The per-requester limit, if any. Default none.
+    pub fn request_limit(&self) -> Option<RequestLimit> {
+        self.request_limit
+    }
+
+    /// With per-requester limit `limit`: requests that name their requester
+    /// (the `from` argument of [`on_request`](super::IntermediatePeer::on_request)
+    /// and its encoded forms) beyond it get nothing added.
+    #[must_use]
+    pub fn with_request_limit(mut self, limit: RequestLimit) -> Self {
+        self.request_limit = Some(limit);
         self
     }
 

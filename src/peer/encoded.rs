@@ -19,34 +19,43 @@ use crate::option::{MessageKind, RoutingMode};
 use crate::set::SetEntry;
 use crate::wire::{self, OptionView, WireConfig, WireError};
 
+use super::config::PeerConfig;
 use super::fill::{fill, Request, Sink};
 use super::report::HopReport;
-use super::IntermediatePeer;
+use super::table::CandidateTable;
 
 const MAX: usize = N::MAX.get() as usize;
 
-/// [`IntermediatePeer::on_encoded_request`].
+/// [`IntermediatePeer::on_encoded_request`](super::IntermediatePeer::on_encoded_request).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn on_encoded_request<R: Rng + ?Sized>(
-    peer: &IntermediatePeer,
+    config: &PeerConfig,
+    table: &CandidateTable,
     now: Instant,
     kind: MessageKind,
     option: &mut BytesMut,
     wire_config: &WireConfig,
     rng: &mut R,
+    allowed: impl FnOnce() -> bool,
 ) -> Result<HopReport, WireError> {
     let whole = 0..option.len();
-    append(peer, now, kind, option, whole, wire_config, rng).map(|(report, _)| report)
+    let peer = (config, table);
+    append(peer, now, kind, option, whole, wire_config, rng, allowed).map(|(report, _)| report)
 }
 
-/// [`IntermediatePeer::on_reload_request`].
+/// [`IntermediatePeer::on_reload_request`](super::IntermediatePeer::on_reload_request).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn on_reload_request<R: Rng + ?Sized>(
-    peer: &IntermediatePeer,
+    config: &PeerConfig,
+    table: &CandidateTable,
     now: Instant,
     kind: MessageKind,
     message: &mut BytesMut,
     wire_config: &WireConfig,
     rng: &mut R,
+    allowed: impl FnOnce() -> bool,
 ) -> Result<Option<HopReport>, WireError> {
+    let peer = (config, table);
     let Some(range) = wire::find_option(message, wire_config)? else {
         return Ok(None);
     };
@@ -54,7 +63,16 @@ pub(crate) fn on_reload_request<R: Rng + ?Sized>(
     // message's length fields cannot take the growth.
     let mut saved = [0u8; OPTION_HEAD];
     saved.copy_from_slice(&message[range.start..range.start + OPTION_HEAD]);
-    let (report, grown) = append(peer, now, kind, message, range.clone(), wire_config, rng)?;
+    let (report, grown) = append(
+        peer,
+        now,
+        kind,
+        message,
+        range.clone(),
+        wire_config,
+        rng,
+        allowed,
+    )?;
     if let Err(e) = wire::grow_lengths(message, grown) {
         message[range.end..].rotate_left(grown);
         message.truncate(message.len() - grown);
@@ -71,14 +89,16 @@ const OPTION_HEAD: usize = 10;
 /// Appends to the option at `range` of `buf`: checks it, fills, writes the
 /// new entries behind it and patches its K, hop and length. Returns the
 /// report and how many bytes the option grew.
+#[allow(clippy::too_many_arguments)]
 fn append<R: Rng + ?Sized>(
-    peer: &IntermediatePeer,
+    (config, table): (&PeerConfig, &CandidateTable),
     now: Instant,
     kind: MessageKind,
     buf: &mut BytesMut,
     range: Range<usize>,
     wire_config: &WireConfig,
     rng: &mut R,
+    allowed: impl FnOnce() -> bool,
 ) -> Result<(HopReport, usize), WireError> {
     // Check the whole option first: nothing is written unless it is sound.
     let view = OptionView::new_checked(&buf[range.clone()], wire_config)?;
@@ -103,7 +123,7 @@ fn append<R: Rng + ?Sized>(
     let req = Request {
         kind,
         mode: RoutingMode::Recursive,
-        n: peer.config().effective_n(view.n()),
+        n: config.effective_n(view.n()),
         filter: view.filter(),
         hop: view.hop(),
     };
@@ -117,7 +137,7 @@ fn append<R: Rng + ?Sized>(
         k,
         buf,
     };
-    let report = fill(peer.config(), peer.table(), now, req, &mut sink, rng);
+    let report = fill(config, table, now, req, &mut sink, rng, allowed);
     let k = sink.k as u8;
     let grown = buf.len() - old_len;
     // New entries sit at the end of the buffer; move them behind the option.

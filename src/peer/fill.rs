@@ -51,6 +51,9 @@ pub(crate) struct Request {
 }
 
 /// §4.2 steps 3–7 into `sink`.
+///
+/// `requester_allowed` is asked once, only when the set has room: `false`
+/// (the requester is over its limit) adds nothing.
 pub(crate) fn fill<R: Rng + ?Sized, K: Sink + ?Sized>(
     config: &PeerConfig,
     table: &CandidateTable,
@@ -58,6 +61,7 @@ pub(crate) fn fill<R: Rng + ?Sized, K: Sink + ?Sized>(
     req: Request,
     sink: &mut K,
     rng: &mut R,
+    requester_allowed: impl FnOnce() -> bool,
 ) -> HopReport {
     let n = req.n;
     let k_before = sink.len().min(usize::from(u8::MAX)) as u8;
@@ -72,6 +76,11 @@ pub(crate) fn fill<R: Rng + ?Sized, K: Sink + ?Sized>(
     };
     // Step 3.
     if k_before >= n.get() {
+        trace_report(&report);
+        return report;
+    }
+    if !requester_allowed() {
+        report.stop = Stop::Limited;
         trace_report(&report);
         return report;
     }

@@ -10,8 +10,10 @@
 mod config;
 mod encoded;
 mod fill;
+mod limiter;
 mod report;
 mod selection;
+mod stats;
 mod table;
 mod table_config;
 mod weights;
@@ -26,12 +28,15 @@ use crate::set::CandidateSet;
 use crate::wire::{WireConfig, WireError};
 
 pub use config::PeerConfig;
+pub use limiter::{RequestLimit, Requester};
 pub use report::{HopReport, Outcome, Stop};
 pub use selection::SelectionPolicy;
+pub use stats::PeerStats;
 pub use table::{CandidateTable, SyncReport, TableEntry, TableError, Upserted};
 pub use table_config::{SourcePriorities, TableConfig};
 
 use fill::{fill, Request};
+use limiter::Limiter;
 
 /// An intermediate peer: its configuration and candidate table.
 ///
@@ -49,7 +54,7 @@ use fill::{fill, Request};
 ///
 /// let mut option = PiggybackOption::recursive(Some(N::DEFAULT), Filter::ANY, UniquenessKey::Ip);
 /// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
-/// let Outcome::Filled(report) = peer.on_request(now, MessageKind::Join, &mut option, &mut rng) else {
+/// let Outcome::Filled(report) = peer.on_request(now, MessageKind::Join, None, &mut option, &mut rng) else {
 ///     unreachable!("a recursive option is filled in place")
 /// };
 /// // The default per-hop share lets one peer add half of N.
@@ -60,6 +65,8 @@ use fill::{fill, Request};
 pub struct IntermediatePeer {
     config: PeerConfig,
     table: CandidateTable,
+    limiter: Option<Limiter>,
+    stats: PeerStats,
 }
 
 impl IntermediatePeer {
@@ -67,8 +74,15 @@ impl IntermediatePeer {
     pub fn new(config: PeerConfig) -> Self {
         Self {
             table: CandidateTable::new(config.table()),
+            limiter: config.request_limit().map(Limiter::new),
+            stats: PeerStats::default(),
             config,
         }
+    }
+
+    /// What this peer has done so far.
+    pub fn stats(&self) -> &PeerStats {
+        &self.stats
     }
 
     /// The configuration.
@@ -90,17 +104,27 @@ impl IntermediatePeer {
     /// Processes a request that carries the piggyback option (§4.2 steps
     /// 2–7).
     ///
+    /// `from` names the requester, if the host knows it (the address a
+    /// request came from, or the requesting node's id): with a
+    /// [`RequestLimit`] configured, a requester over its limit gets nothing
+    /// added ([`Stop::Limited`]); the request is forwarded or answered all
+    /// the same. `None` is never limited.
+    ///
     /// In recursive mode the set carried in `option` is filled in place and
     /// the option's hop position advances; filling a set whose capacity
-    /// covers N does not allocate. In iterative mode the returned answer
-    /// goes in the immediate response.
+    /// covers N does not allocate (tracking a requester the limiter has not
+    /// seen does). In iterative mode the returned answer goes in the
+    /// immediate response.
     pub fn on_request<R: Rng + ?Sized>(
-        &self,
+        &mut self,
         now: Instant,
         kind: MessageKind,
+        from: Option<Requester>,
         option: &mut PiggybackOption,
         rng: &mut R,
     ) -> Outcome {
+        let limiter = &mut self.limiter;
+        let allowed = || allow(limiter, now, from);
         let mut req = Request {
             kind,
             mode: option.mode(),
@@ -112,13 +136,23 @@ impl IntermediatePeer {
             RoutingMode::Recursive => {
                 let (set, hop) = option.parts_mut();
                 req.hop = *hop;
-                let report = fill(&self.config, &self.table, now, req, set, rng);
+                let report = fill(&self.config, &self.table, now, req, set, rng, allowed);
                 *hop = hop.saturating_add(1);
+                self.stats.record(&report);
                 Outcome::Filled(report)
             }
             RoutingMode::Iterative => {
                 let mut answer = CandidateSet::with_capacity(option.key(), req.n);
-                let report = fill(&self.config, &self.table, now, req, &mut answer, rng);
+                let report = fill(
+                    &self.config,
+                    &self.table,
+                    now,
+                    req,
+                    &mut answer,
+                    rng,
+                    allowed,
+                );
+                self.stats.record(&report);
                 Outcome::Answer(answer, report)
             }
         }
@@ -152,21 +186,36 @@ impl IntermediatePeer {
     /// let mut buf = BytesMut::with_capacity(256);
     /// wire::encode_option(&option, Direction::Request, &WireConfig::default(), &mut buf)?;
     /// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
-    /// let report = peer.on_encoded_request(now, MessageKind::Join, &mut buf, &WireConfig::default(), &mut rng)?;
+    /// let report = peer.on_encoded_request(now, MessageKind::Join, None, &mut buf, &WireConfig::default(), &mut rng)?;
     /// assert_eq!(report.added(), 1);
     /// let decoded = wire::decode_option(&mut &buf[..], &WireConfig::default())?;
     /// assert_eq!(decoded.set().entries()[0].candidate.address, c.address);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    #[allow(clippy::too_many_arguments)]
     pub fn on_encoded_request<R: Rng + ?Sized>(
-        &self,
+        &mut self,
         now: Instant,
         kind: MessageKind,
+        from: Option<Requester>,
         option: &mut BytesMut,
         wire_config: &WireConfig,
         rng: &mut R,
     ) -> Result<HopReport, WireError> {
-        encoded::on_encoded_request(self, now, kind, option, wire_config, rng)
+        let limiter = &mut self.limiter;
+        let allowed = || allow(limiter, now, from);
+        let result = encoded::on_encoded_request(
+            &self.config,
+            &self.table,
+            now,
+            kind,
+            option,
+            wire_config,
+            rng,
+            allowed,
+        );
+        self.record(result.as_ref().ok());
+        result
     }
 
     /// [`on_encoded_request`](Self::on_encoded_request) on the option inside
@@ -181,22 +230,64 @@ impl IntermediatePeer {
     /// An iterative-mode option is not appended to (`WireError::WrongMode`):
     /// decode it (`wire::decode_option` on the range `find_option` gives)
     /// and answer with [`on_request`](Self::on_request).
+    #[allow(clippy::too_many_arguments)]
     pub fn on_reload_request<R: Rng + ?Sized>(
-        &self,
+        &mut self,
         now: Instant,
         kind: MessageKind,
+        from: Option<Requester>,
         message: &mut BytesMut,
         wire_config: &WireConfig,
         rng: &mut R,
     ) -> Result<Option<HopReport>, WireError> {
-        encoded::on_reload_request(self, now, kind, message, wire_config, rng)
+        let limiter = &mut self.limiter;
+        let allowed = || allow(limiter, now, from);
+        let result = encoded::on_reload_request(
+            &self.config,
+            &self.table,
+            now,
+            kind,
+            message,
+            wire_config,
+            rng,
+            allowed,
+        );
+        match &result {
+            Ok(Some(report)) => self.stats.record(report),
+            Ok(None) => {}
+            Err(_) => self.stats.malformed += 1,
+        }
+        result
+    }
+
+    fn record(&mut self, report: Option<&HopReport>) {
+        match report {
+            Some(r) => self.stats.record(r),
+            None => self.stats.malformed += 1,
+        }
     }
 
     /// Processes a response (§4.2 step 1: "If the message is a response,
     /// intermediate peers don't do additional processing beyond
     /// forwarding"): the host forwards it untouched, option included. This
     /// call only records the event in the trace.
-    pub fn on_response(&self, kind: MessageKind) {
+    pub fn on_response(&mut self, kind: MessageKind) {
+        self.stats.responses += 1;
         tracing::debug!(?kind, "piggyback response: forward unchanged (§4.2 step 1)");
+    }
+}
+
+/// Whether the limiter lets `from` be served at `now`; a request that names
+/// no requester, or a peer with no limit, always is.
+fn allow(limiter: &mut Option<Limiter>, now: Instant, from: Option<Requester>) -> bool {
+    match (limiter, from) {
+        (Some(l), Some(r)) => {
+            let ok = l.allow(now, r);
+            if !ok {
+                tracing::debug!(requester = %r, "requester over its limit: nothing added");
+            }
+            ok
+        }
+        _ => true,
     }
 }

@@ -23,6 +23,21 @@ pub enum Stop {
     TableExhausted,
     /// This hop added its per-hop share of N (SECURITY.md).
     HopCap,
+    /// The requester is over its [`RequestLimit`](super::RequestLimit):
+    /// nothing added (SECURITY.md).
+    Limited,
+}
+
+impl fmt::Display for Stop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(match self {
+            Self::AlreadyFull => "set already full (§4.2 step 3)",
+            Self::ReachedN => "reached N (§4.2 step 7)",
+            Self::TableExhausted => "table exhausted (§4.2 step 7)",
+            Self::HopCap => "per-hop share reached",
+            Self::Limited => "requester over its limit",
+        })
+    }
 }
 
 /// What one intermediate peer did to a set. Reports the crate makes never
@@ -69,8 +84,8 @@ impl fmt::Display for HopReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "hop {}: K {} -> {} of N = {} ({:?})",
-            self.hop, self.k_before, self.k_after, self.n, self.stop
+            "{} {} at hop {}: K {} -> {} of N = {}, {}",
+            self.mode, self.kind, self.hop, self.k_before, self.k_after, self.n, self.stop
         )
     }
 }

@@ -12,6 +12,7 @@
 //! before it gives up, so step 7's "all server candidates in the candidate
 //! table has been examined" holds.
 
+use core::fmt;
 use core::ops::ControlFlow;
 
 use rand::Rng;
@@ -40,6 +41,18 @@ pub enum SelectionPolicy {
     /// ([`TableEntry::weight`]), so repeated requests do not all get the
     /// same candidates. The default.
     LoadSpreading,
+}
+
+impl fmt::Display for SelectionPolicy {
+    /// `by priority`, `by performance`, `random` or `load spreading`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(match self {
+            Self::ByPriority => "by priority",
+            Self::ByPerformance => "by performance",
+            Self::Random => "random",
+            Self::LoadSpreading => "load spreading",
+        })
+    }
 }
 
 impl SelectionPolicy {

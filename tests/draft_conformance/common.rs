@@ -150,14 +150,14 @@ pub(crate) fn answered(outcome: Outcome) -> (CandidateSet, HopReport) {
 
 /// Runs a recursive request along `path`, returning each hop's report.
 pub(crate) fn along(
-    path: &[IntermediatePeer],
+    path: &mut [IntermediatePeer],
     now: Instant,
     kind: MessageKind,
     option: &mut PiggybackOption,
     rng: &mut ChaCha8Rng,
 ) -> Vec<HopReport> {
-    path.iter()
-        .map(|peer| filled(peer.on_request(now, kind, option, rng)))
+    path.iter_mut()
+        .map(|peer| filled(peer.on_request(now, kind, None, option, rng)))
         .collect()
 }
 
@@ -275,7 +275,7 @@ pub(crate) struct KindRun {
 /// fixed seed.
 pub(crate) fn run_kind(kind: MessageKind, mode: RoutingMode) -> KindRun {
     let now = Instant::now();
-    let path = [
+    let mut path = [
         peer_with(secure(), now, Source::RoutingTable, doc_peers(1..=12)),
         peer_with(secure(), now, Source::NeighborTable, doc_peers(7..=20)),
     ];
@@ -284,7 +284,7 @@ pub(crate) fn run_kind(kind: MessageKind, mode: RoutingMode) -> KindRun {
     match mode {
         RoutingMode::Recursive => {
             let mut option = node.recursive_option();
-            let reports = along(&path, now, kind, &mut option, &mut rng);
+            let reports = along(&mut path, now, kind, &mut option, &mut rng);
             assert!(reports.iter().all(|r| r.kind == kind));
             let report = node.on_response(now, kind, &option).unwrap();
             assert_eq!(report.kind, kind);
@@ -298,10 +298,11 @@ pub(crate) fn run_kind(kind: MessageKind, mode: RoutingMode) -> KindRun {
             let mut entries = Vec::new();
             let mut hop_counts = Vec::new();
             let mut last = None;
-            for (i, peer) in path.iter().enumerate() {
+            for (i, peer) in path.iter_mut().enumerate() {
                 let hop = u8::try_from(i).unwrap() + 1;
                 let mut option = node.iterative_option(hop);
-                let (answer, report) = answered(peer.on_request(now, kind, &mut option, &mut rng));
+                let (answer, report) =
+                    answered(peer.on_request(now, kind, None, &mut option, &mut rng));
                 assert_eq!(report.kind, kind);
                 let report_saved = node.on_answer(now, kind, hop, &answer).unwrap();
                 assert_eq!(report_saved.kind, kind);

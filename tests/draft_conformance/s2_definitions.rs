@@ -17,14 +17,14 @@ use crate::common::*;
 #[test]
 fn s2_sending_node_is_a_peer_or_a_client_sending_a_request() {
     let now = Instant::now();
-    let table = peer_with(literal(), now, Source::RoutingTable, doc_peers(1..=3));
+    let mut table = peer_with(literal(), now, Source::RoutingTable, doc_peers(1..=3));
     // A joining peer sends JOIN; a client sends GET through its peer. Both
     // are sending nodes and both get the same candidates.
     for kind in [MessageKind::Join, MessageKind::Get] {
         let mut node = SendingNode::new(literal_node());
         let mut option = node.recursive_option();
         let _ = along(
-            std::slice::from_ref(&table),
+            std::slice::from_mut(&mut table),
             now,
             kind,
             &mut option,
@@ -43,14 +43,20 @@ fn s2_sending_node_is_a_peer_or_a_client_sending_a_request() {
 #[test]
 fn s2_intermediate_peers_include_the_destination() {
     let now = Instant::now();
-    let path = [
+    let mut path = [
         peer_with(literal(), now, Source::RoutingTable, doc_peers(1..=1)),
         peer_with(literal(), now, Source::RoutingTable, doc_peers(2..=2)),
         // The message destination: the last peer on the path fills too.
         peer_with(literal(), now, Source::RoutingTable, doc_peers(3..=5)),
     ];
     let mut option = recursive(Some(10));
-    let reports = along(&path, now, MessageKind::Join, &mut option, &mut seeded(2));
+    let reports = along(
+        &mut path,
+        now,
+        MessageKind::Join,
+        &mut option,
+        &mut seeded(2),
+    );
     assert_eq!(
         reports.iter().map(|r| r.hop).collect::<Vec<_>>(),
         vec![1, 2, 3]
@@ -112,7 +118,7 @@ fn s2_server_candidates_are_willing_peers_and_clients() {
     );
     assert_eq!(table.len(), 2);
     let mut option = recursive(Some(10));
-    let _ = filled(peer.on_request(now, MessageKind::Join, &mut option, &mut seeded(3)));
+    let _ = filled(peer.on_request(now, MessageKind::Join, None, &mut option, &mut seeded(3)));
     let roles: Vec<(TransportAddress, Role)> = option
         .set()
         .iter()
@@ -155,11 +161,11 @@ fn s2_decoded_candidate_offering_neither_stun_nor_turn_is_not_willing() {
 #[test]
 fn s2_every_peer_has_a_table_possibly_empty() {
     let now = Instant::now();
-    let peer = IntermediatePeer::new(literal());
+    let mut peer = IntermediatePeer::new(literal());
     assert_eq!(peer.table().len(), 0);
     assert!(peer.table().is_empty());
     let mut option = recursive(Some(10));
-    let report = filled(peer.on_request(now, MessageKind::Join, &mut option, &mut seeded(4)));
+    let report = filled(peer.on_request(now, MessageKind::Join, None, &mut option, &mut seeded(4)));
     assert_eq!(
         counts(&report),
         HopCounts {
@@ -193,7 +199,7 @@ fn s2_table_entries_are_learned_dynamically() {
     assert_eq!(peer.table().get(&doc(2)).unwrap().refreshed(), t1);
     // What the next request gets follows the table as it is now.
     let mut option = recursive(Some(10));
-    let _ = filled(peer.on_request(t1, MessageKind::Join, &mut option, &mut seeded(5)));
+    let _ = filled(peer.on_request(t1, MessageKind::Join, None, &mut option, &mut seeded(5)));
     assert_eq!(addrs(option.set()), vec![doc(2), doc(3)]);
     // A peer learned outside the routing state (e.g. from a message's
     // peer info) comes and goes the same way.
@@ -257,7 +263,7 @@ fn s2_willing_routing_neighbor_connection_peers_must_be_filled() {
     // All three are offered to a sending node: routing and neighbor (300)
     // before connection (250).
     let mut option = recursive(Some(10));
-    let _ = filled(peer.on_request(now, MessageKind::Join, &mut option, &mut seeded(6)));
+    let _ = filled(peer.on_request(now, MessageKind::Join, None, &mut option, &mut seeded(6)));
     assert_eq!(
         addrs(option.set()),
         vec![
@@ -280,7 +286,7 @@ fn s2_peer_ready_to_serve_should_include_itself() {
     let entry = peer.table().get(&own.address).unwrap();
     assert_eq!(entry.sources().collect::<Vec<_>>(), vec![Source::LocalPeer]);
     let mut option = recursive(Some(10));
-    let _ = filled(peer.on_request(now, MessageKind::Join, &mut option, &mut seeded(7)));
+    let _ = filled(peer.on_request(now, MessageKind::Join, None, &mut option, &mut seeded(7)));
     assert_eq!(addrs(option.set()), vec![own.address]);
 }
 
@@ -313,7 +319,7 @@ fn s2_candidate_information_includes_transport_address() {
     let tls = ta_on("203.0.113.30", 5349, Transport::Tls);
     let v6 = TransportAddress::udp("[2001:db8::30]:3478".parse().unwrap());
     // Nothing but an address and a willingness: enough for an entry.
-    let peer = peer_with(
+    let mut peer = peer_with(
         literal(),
         now,
         Source::RoutingTable,
@@ -324,7 +330,7 @@ fn s2_candidate_information_includes_transport_address() {
     );
     assert_eq!(peer.table().get(&tls).unwrap().candidate().address, tls);
     let mut option = recursive(Some(10));
-    let _ = filled(peer.on_request(now, MessageKind::Join, &mut option, &mut seeded(8)));
+    let _ = filled(peer.on_request(now, MessageKind::Join, None, &mut option, &mut seeded(8)));
     assert_eq!(addrs(option.set()), vec![tls, v6]);
     let saved = option.set().entries()[0].candidate.address;
     assert_eq!(
@@ -360,17 +366,23 @@ fn s2_candidate_set_is_carried_at_the_request_of_the_sending_node() {
 #[test]
 fn s2_candidate_set_is_returned_to_the_sending_node() {
     let now = Instant::now();
-    let path = [
+    let mut path = [
         peer_with(literal(), now, Source::RoutingTable, doc_peers(1..=2)),
         peer_with(literal(), now, Source::NeighborTable, doc_peers(3..=4)),
     ];
     let mut node = SendingNode::new(literal_node());
     let mut request = node.recursive_option();
-    let _ = along(&path, now, MessageKind::Join, &mut request, &mut seeded(9));
+    let _ = along(
+        &mut path,
+        now,
+        MessageKind::Join,
+        &mut request,
+        &mut seeded(9),
+    );
     // The destination copies the option into its response, which travels
     // back along the path untouched.
     let response = request.clone();
-    for peer in path.iter().rev() {
+    for peer in path.iter_mut().rev() {
         // Changed on purpose: `on_response` takes only the message kind and
         // returns `()` (it used to return `ResponseAction::ForwardUnchanged`).
         // The peer is not even handed the option, so it cannot alter it.
@@ -413,7 +425,7 @@ fn s2_candidate_set_content_is_chosen_server_candidates() {
     let _ = peer.table_mut().sync_source(now, Source::RoutingTable, [a]);
     let _ = peer.table_mut().sync_source(now, Source::Client, [b]);
     let mut option = recursive(Some(10));
-    let _ = filled(peer.on_request(now, MessageKind::Join, &mut option, &mut seeded(10)));
+    let _ = filled(peer.on_request(now, MessageKind::Join, None, &mut option, &mut seeded(10)));
     let set = option.set().entries();
     assert_eq!(set.len(), 2);
     assert_eq!(set[0], at_hop(1, a));

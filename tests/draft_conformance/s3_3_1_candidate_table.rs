@@ -92,7 +92,8 @@ fn s3_3_1_must_include_routing_state_peers_while_they_stay() {
     // Eleven minutes after the first sync, all three are still handed out.
     let later = t0 + Duration::from_secs(11 * 60);
     let mut option = recursive(Some(10));
-    let report = filled(peer.on_request(later, MessageKind::Join, &mut option, &mut seeded(50)));
+    let report =
+        filled(peer.on_request(later, MessageKind::Join, None, &mut option, &mut seeded(50)));
     assert_eq!(
         counts(&report),
         HopCounts {
@@ -113,7 +114,8 @@ fn s3_3_1_must_include_routing_state_peers_while_they_stay() {
     // last sync nothing is handed out, and expire() removes the entries.
     let stale = t9 + Duration::from_secs(20 * 60);
     let mut option = recursive(Some(10));
-    let report = filled(peer.on_request(stale, MessageKind::Join, &mut option, &mut seeded(50)));
+    let report =
+        filled(peer.on_request(stale, MessageKind::Join, None, &mut option, &mut seeded(50)));
     assert_eq!(
         counts(&report),
         HopCounts {
@@ -149,7 +151,7 @@ fn s3_3_1_unwilling_peers_are_not_included() {
     assert_eq!((r.updated, r.not_willing), (2, 1));
     assert_eq!(peer.table().get(&doc(2)), None);
     let mut option = recursive(Some(10));
-    let _ = filled(peer.on_request(now, MessageKind::Join, &mut option, &mut seeded(11)));
+    let _ = filled(peer.on_request(now, MessageKind::Join, None, &mut option, &mut seeded(11)));
     assert_eq!(addrs(option.set()), vec![doc(1), doc(3)]);
 }
 
@@ -166,7 +168,7 @@ fn s3_3_1_should_include_itself() {
     assert!(entry.has_source(Source::LocalPeer));
     assert_eq!(entry.priority(), 200);
     let mut option = recursive(Some(10));
-    let _ = filled(peer.on_request(now, MessageKind::Join, &mut option, &mut seeded(12)));
+    let _ = filled(peer.on_request(now, MessageKind::Join, None, &mut option, &mut seeded(12)));
     assert_eq!(addrs(option.set()), vec![doc(1), own.address]);
     // No longer willing: withdrawn.
     let r = peer.table_mut().set_local_peer(now, []);
@@ -194,7 +196,7 @@ fn s3_3_1_should_include_willing_clients() {
     let r = peer.table_mut().sync_source(now, Source::Client, clients);
     assert_eq!((r.added, r.not_willing), (2, 1));
     let mut option = recursive(Some(10));
-    let _ = filled(peer.on_request(now, MessageKind::Get, &mut option, &mut seeded(13)));
+    let _ = filled(peer.on_request(now, MessageKind::Get, None, &mut option, &mut seeded(13)));
     let got: Vec<(TransportAddress, Role, Option<u16>)> = option
         .set()
         .iter()
@@ -235,7 +237,7 @@ fn s3_3_1_prioritize_by_source_routing_over_local_over_clients() {
     let _ = t.sync_source(now, Source::NeighborTable, doc_peers(4..=4));
     let _ = t.sync_source(now, Source::RoutingTable, doc_peers(5..=5));
     let mut option = recursive(Some(10));
-    let _ = filled(peer.on_request(now, MessageKind::Join, &mut option, &mut seeded(14)));
+    let _ = filled(peer.on_request(now, MessageKind::Join, None, &mut option, &mut seeded(14)));
     let got: Vec<(TransportAddress, Option<u16>)> = option
         .set()
         .iter()
@@ -253,7 +255,8 @@ fn s3_3_1_prioritize_by_source_routing_over_local_over_clients() {
     );
     // With N = 2, only routing state is handed out.
     let mut option = recursive(Some(2));
-    let report = filled(peer.on_request(now, MessageKind::Join, &mut option, &mut seeded(14)));
+    let report =
+        filled(peer.on_request(now, MessageKind::Join, None, &mut option, &mut seeded(14)));
     assert_eq!(report.stop, Stop::ReachedN);
     assert_eq!(addrs(option.set()), vec![doc(4), doc(5)]);
 }
@@ -263,13 +266,13 @@ fn first_picks(
     config: PeerConfig,
     now: Instant,
 ) -> (BTreeSet<TransportAddress>, Vec<TransportAddress>) {
-    let peer = peer_with(config, now, Source::RoutingTable, doc_peers(1..=16));
+    let mut peer = peer_with(config, now, Source::RoutingTable, doc_peers(1..=16));
     let mut distinct = BTreeSet::new();
     let mut in_order = Vec::new();
     for seed in 0..64 {
         let mut option = recursive(Some(1));
         let report =
-            filled(peer.on_request(now, MessageKind::Join, &mut option, &mut seeded(seed)));
+            filled(peer.on_request(now, MessageKind::Join, None, &mut option, &mut seeded(seed)));
         assert_eq!(
             counts(&report),
             HopCounts {
@@ -336,7 +339,7 @@ fn s3_3_1_entry_includes_transport_address_at_least() {
     let stun = ta_on("198.51.100.40", 3478, Transport::Udp);
     let turns = ta_on("198.51.100.41", 5349, Transport::Tls);
     let v6 = ta_on("2001:db8::41", 3478, Transport::Dtls);
-    let peer = peer_with(
+    let mut peer = peer_with(
         literal(),
         now,
         Source::RoutingTable,
@@ -348,7 +351,7 @@ fn s3_3_1_entry_includes_transport_address_at_least() {
     );
     let mut node = SendingNode::new(literal_node());
     let mut option = node.recursive_option();
-    let _ = filled(peer.on_request(now, MessageKind::Join, &mut option, &mut seeded(15)));
+    let _ = filled(peer.on_request(now, MessageKind::Join, None, &mut option, &mut seeded(15)));
     let _ = node.on_response(now, MessageKind::Join, &option).unwrap();
     assert_eq!(cached_addrs(&node), vec![stun, turns, v6]);
     let cached = node.get(&turns).unwrap().candidate().address;
@@ -368,7 +371,7 @@ fn s3_3_1_entry_parameter_role() {
         .sync_source(now, Source::Client, [willing_client("192.0.2.2:3478")]);
     let mut node = SendingNode::new(literal_node());
     let mut option = node.recursive_option();
-    let _ = filled(peer.on_request(now, MessageKind::Join, &mut option, &mut seeded(16)));
+    let _ = filled(peer.on_request(now, MessageKind::Join, None, &mut option, &mut seeded(16)));
     let _ = node.on_response(now, MessageKind::Join, &option).unwrap();
     assert_eq!(node.get(&doc(1)).unwrap().candidate().role, Role::Peer);
     assert_eq!(node.get(&doc(2)).unwrap().candidate().role, Role::Client);
@@ -390,7 +393,7 @@ fn s3_3_1_entry_parameter_priority_may_change() {
         ],
     );
     let mut option = recursive(Some(1));
-    let _ = filled(peer.on_request(now, MessageKind::Join, &mut option, &mut seeded(17)));
+    let _ = filled(peer.on_request(now, MessageKind::Join, None, &mut option, &mut seeded(17)));
     assert_eq!(addrs(option.set()), vec![doc(1)]);
     assert_eq!(option.set().entries()[0].candidate.priority, Some(900));
     // The host lowers .1's priority to spread load: .2 is chosen now.
@@ -402,7 +405,7 @@ fn s3_3_1_entry_parameter_priority_may_change() {
     assert_eq!(updated, Ok(Upserted::Updated));
     assert_eq!(peer.table().get(&doc(1)).unwrap().priority(), 5);
     let mut option = recursive(Some(1));
-    let _ = filled(peer.on_request(now, MessageKind::Join, &mut option, &mut seeded(17)));
+    let _ = filled(peer.on_request(now, MessageKind::Join, None, &mut option, &mut seeded(17)));
     assert_eq!(addrs(option.set()), vec![doc(2)]);
     assert_eq!(option.set().entries()[0].candidate.priority, Some(10));
 }
@@ -424,7 +427,7 @@ fn s3_3_1_entry_parameter_performance() {
         load_percent: 90,
     };
     assert_eq!((strong.spare_capacity(), weak.spare_capacity()), (720, 10));
-    let peer = peer_with(
+    let mut peer = peer_with(
         literal().with_selection(SelectionPolicy::ByPerformance),
         now,
         Source::RoutingTable,
@@ -437,7 +440,7 @@ fn s3_3_1_entry_parameter_performance() {
     );
     let mut node = SendingNode::new(literal_node().with_wanted(n(1)));
     let mut option = node.recursive_option();
-    let _ = filled(peer.on_request(now, MessageKind::Join, &mut option, &mut seeded(18)));
+    let _ = filled(peer.on_request(now, MessageKind::Join, None, &mut option, &mut seeded(18)));
     assert_eq!(addrs(option.set()), vec![doc(2)]);
     let _ = node.on_response(now, MessageKind::Join, &option).unwrap();
     assert_eq!(node.get(&doc(2)).unwrap().candidate().hints, strong);

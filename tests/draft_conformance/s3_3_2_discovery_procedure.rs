@@ -45,16 +45,17 @@ fn s3_3_2_step1_nated_node_sets_option_to_express_demand() {
 #[test]
 fn s3_3_2_step2_intermediate_peer_puts_results_into_the_set() {
     let now = Instant::now();
-    let peer = peer_with(literal(), now, Source::RoutingTable, doc_peers(1..=3));
+    let mut peer = peer_with(literal(), now, Source::RoutingTable, doc_peers(1..=3));
     // Recursive: into the set carried in the request.
     let mut option = recursive(Some(10));
-    let report = filled(peer.on_request(now, MessageKind::Join, &mut option, &mut seeded(19)));
+    let report =
+        filled(peer.on_request(now, MessageKind::Join, None, &mut option, &mut seeded(19)));
     assert_eq!(report.mode, RoutingMode::Recursive);
     assert_eq!(addrs(option.set()), vec![doc(1), doc(2), doc(3)]);
     // Iterative: into a set for the response.
     let mut option = PiggybackOption::iterative(Some(n(10)), Filter::ANY, UniquenessKey::Ip, 1);
     let (answer, report) =
-        answered(peer.on_request(now, MessageKind::Join, &mut option, &mut seeded(19)));
+        answered(peer.on_request(now, MessageKind::Join, None, &mut option, &mut seeded(19)));
     assert_eq!(report.mode, RoutingMode::Iterative);
     assert_eq!(addrs(&answer), vec![doc(1), doc(2), doc(3)]);
     assert!(option.set().is_empty());
@@ -66,7 +67,7 @@ fn s3_3_2_step2_intermediate_peer_puts_results_into_the_set() {
 #[test]
 fn s3_3_2_recursive_set_carried_in_request_and_returned() {
     let now = Instant::now();
-    let path = [
+    let mut path = [
         peer_with(literal(), now, Source::RoutingTable, doc_peers(1..=2)),
         peer_with(literal(), now, Source::RoutingTable, doc_peers(3..=3)),
         peer_with(literal(), now, Source::RoutingTable, doc_peers(4..=5)),
@@ -75,8 +76,8 @@ fn s3_3_2_recursive_set_carried_in_request_and_returned() {
     let mut request = node.recursive_option();
     let mut rng = seeded(20);
     let mut k = Vec::new();
-    for peer in &path {
-        let report = filled(peer.on_request(now, MessageKind::Join, &mut request, &mut rng));
+    for peer in &mut path {
+        let report = filled(peer.on_request(now, MessageKind::Join, None, &mut request, &mut rng));
         k.push(request.set().len());
         assert_eq!(usize::from(report.k_after), request.set().len());
     }
@@ -84,7 +85,7 @@ fn s3_3_2_recursive_set_carried_in_request_and_returned() {
     // The response echoes the option; every peer on the way back forwards
     // it untouched.
     let response = request.clone();
-    for peer in path.iter().rev() {
+    for peer in path.iter_mut().rev() {
         // Changed on purpose: `on_response` takes only the kind and returns
         // `()` (it used to return `ResponseAction::ForwardUnchanged`).
         peer.on_response(MessageKind::Join);
@@ -113,18 +114,18 @@ fn s3_3_2_recursive_set_carried_in_request_and_returned() {
 #[test]
 fn s3_3_2_iterative_set_returned_in_response_immediately() {
     let now = Instant::now();
-    let path = [
+    let mut path = [
         peer_with(literal(), now, Source::RoutingTable, doc_peers(1..=2)),
         peer_with(literal(), now, Source::RoutingTable, doc_peers(11..=12)),
     ];
     let mut node = SendingNode::new(literal_node());
     let mut rng = seeded(21);
-    for (i, peer) in path.iter().enumerate() {
+    for (i, peer) in path.iter_mut().enumerate() {
         let hop = u8::try_from(i).unwrap() + 1;
         let mut request = node.iterative_option(hop);
         let sent = request.clone();
         let (answer, report) =
-            answered(peer.on_request(now, MessageKind::Join, &mut request, &mut rng));
+            answered(peer.on_request(now, MessageKind::Join, None, &mut request, &mut rng));
         assert_eq!(request, sent, "nothing rides on in the request");
         assert_eq!(
             (report.mode, report.hop, counts(&report)),
@@ -154,7 +155,7 @@ fn s3_3_2_iterative_set_returned_in_response_immediately() {
 #[test]
 fn s3_3_2_step3_nated_node_gets_results_and_uses_them() {
     let now = Instant::now();
-    let path = [
+    let mut path = [
         peer_with(
             literal(),
             now,
@@ -176,7 +177,13 @@ fn s3_3_2_step3_nated_node_gets_results_and_uses_them() {
     ];
     let mut node = SendingNode::new(literal_node());
     let mut option = node.recursive_option();
-    let _ = along(&path, now, MessageKind::Join, &mut option, &mut seeded(22));
+    let _ = along(
+        &mut path,
+        now,
+        MessageKind::Join,
+        &mut option,
+        &mut seeded(22),
+    );
     assert_eq!(addrs(option.set()), vec![doc(1), doc(2), doc(3), doc(4)]);
     let report = node.on_response(now, MessageKind::Join, &option).unwrap();
     assert_eq!((report.saved, report.usable, report.shortfall), (4, 4, 6));
@@ -199,10 +206,10 @@ fn s3_3_2_non_nated_nodes_may_also_execute_the_procedure() {
     let status = NatStatus::detect([public], 3478, "203.0.113.50:3478".parse().unwrap());
     assert_eq!(status, NatStatus::Public);
     assert!(!status.is_behind_nat());
-    let peer = peer_with(literal(), now, Source::RoutingTable, doc_peers(1..=3));
+    let mut peer = peer_with(literal(), now, Source::RoutingTable, doc_peers(1..=3));
     let mut node = SendingNode::new(literal_node());
     let mut option = node.recursive_option();
-    let _ = filled(peer.on_request(now, MessageKind::Join, &mut option, &mut seeded(23)));
+    let _ = filled(peer.on_request(now, MessageKind::Join, None, &mut option, &mut seeded(23)));
     let report = node.on_response(now, MessageKind::Join, &option).unwrap();
     assert_eq!(report.saved, 3);
     assert_eq!(cached_addrs(&node), vec![doc(1), doc(2), doc(3)]);
@@ -212,10 +219,10 @@ fn s3_3_2_non_nated_nodes_may_also_execute_the_procedure() {
 #[test]
 fn s3_3_2_procedure_is_the_same_for_every_message() {
     let now = Instant::now();
-    let peer = peer_with(secure(), now, Source::RoutingTable, doc_peers(1..=12));
-    let run = |kind: MessageKind| {
+    let mut peer = peer_with(secure(), now, Source::RoutingTable, doc_peers(1..=12));
+    let mut run = |kind: MessageKind| {
         let mut option = recursive(Some(10));
-        let report = filled(peer.on_request(now, kind, &mut option, &mut seeded(24)));
+        let report = filled(peer.on_request(now, kind, None, &mut option, &mut seeded(24)));
         assert_eq!(report.kind, kind);
         (option, counts(&report))
     };

@@ -58,8 +58,9 @@ fn s4_1_step1_must_express_demand_in_join() {
     let now = Instant::now();
     let node = SendingNode::new(literal_node());
     let mut option = node.recursive_option();
-    let peer = peer_with(literal(), now, Source::RoutingTable, doc_peers(1..=4));
-    let report = filled(peer.on_request(now, MessageKind::Join, &mut option, &mut seeded(25)));
+    let mut peer = peer_with(literal(), now, Source::RoutingTable, doc_peers(1..=4));
+    let report =
+        filled(peer.on_request(now, MessageKind::Join, None, &mut option, &mut seeded(25)));
     assert_eq!(
         (report.kind, report.mode, counts(&report)),
         (
@@ -82,12 +83,13 @@ fn s4_1_step1_must_express_demand_in_join() {
 #[test]
 fn s4_1_step1_may_specify_n() {
     let now = Instant::now();
-    let peer = peer_with(literal(), now, Source::RoutingTable, doc_peers(1..=8));
+    let mut peer = peer_with(literal(), now, Source::RoutingTable, doc_peers(1..=8));
     // Specified: the node's own N.
     let node = SendingNode::new(literal_node().with_wanted(n(3)));
     let mut option = node.recursive_option();
     assert_eq!(option.n(), Some(n(3)));
-    let report = filled(peer.on_request(now, MessageKind::Join, &mut option, &mut seeded(26)));
+    let report =
+        filled(peer.on_request(now, MessageKind::Join, None, &mut option, &mut seeded(26)));
     assert_eq!(
         counts(&report),
         HopCounts {
@@ -101,7 +103,8 @@ fn s4_1_step1_may_specify_n() {
     // Left unspecified: the intermediate peer's default.
     let mut option = recursive(None);
     assert_eq!(option.n(), None);
-    let report = filled(peer.on_request(now, MessageKind::Join, &mut option, &mut seeded(26)));
+    let report =
+        filled(peer.on_request(now, MessageKind::Join, None, &mut option, &mut seeded(26)));
     assert_eq!(
         counts(&report),
         HopCounts {
@@ -125,13 +128,19 @@ fn s4_1_step1_may_specify_n() {
 #[test]
 fn s4_1_step2_must_check_and_save_the_set() {
     let now = Instant::now();
-    let path = [
+    let mut path = [
         peer_with(literal(), now, Source::RoutingTable, doc_peers(1..=2)),
         peer_with(literal(), now, Source::RoutingTable, doc_peers(3..=4)),
     ];
     let mut node = SendingNode::new(literal_node());
     let mut option = node.recursive_option();
-    let _ = along(&path, now, MessageKind::Join, &mut option, &mut seeded(27));
+    let _ = along(
+        &mut path,
+        now,
+        MessageKind::Join,
+        &mut option,
+        &mut seeded(27),
+    );
     let report = node.on_response(now, MessageKind::Join, &option).unwrap();
     assert_eq!(report.kind, MessageKind::Join);
     assert_eq!(
@@ -350,7 +359,7 @@ fn s4_1_step2_check_drops_candidates_that_fail_the_nodes_checks() {
 #[test]
 fn s4_1_step2_default_node_keeps_a_literal_hops_whole_set_as_share_and_reserve() {
     let now = Instant::now();
-    let peer = peer_with(
+    let mut peer = peer_with(
         PeerConfig::draft_literal().with_address_policy(AddressPolicy::permissive()),
         now,
         Source::RoutingTable,
@@ -359,7 +368,8 @@ fn s4_1_step2_default_node_keeps_a_literal_hops_whole_set_as_share_and_reserve()
     let mut node =
         SendingNode::new(NodeConfig::default().with_address_policy(AddressPolicy::permissive()));
     let mut option = node.recursive_option();
-    let report = filled(peer.on_request(now, MessageKind::Join, &mut option, &mut seeded(60)));
+    let report =
+        filled(peer.on_request(now, MessageKind::Join, None, &mut option, &mut seeded(60)));
     assert_eq!(
         counts(&report),
         HopCounts {

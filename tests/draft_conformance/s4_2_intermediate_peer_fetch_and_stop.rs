@@ -25,7 +25,7 @@ fn s4_2_step4_fetch_by_priority() {
         PeerConfig::draft_literal().selection(),
         SelectionPolicy::ByPriority
     );
-    let peer = peer_with(
+    let mut peer = peer_with(
         literal(),
         now,
         Source::RoutingTable,
@@ -38,7 +38,8 @@ fn s4_2_step4_fetch_by_priority() {
         ],
     );
     let mut option = recursive(Some(3));
-    let report = filled(peer.on_request(now, MessageKind::Join, &mut option, &mut seeded(35)));
+    let report =
+        filled(peer.on_request(now, MessageKind::Join, None, &mut option, &mut seeded(35)));
     assert_eq!(
         counts(&report),
         HopCounts {
@@ -70,7 +71,7 @@ fn s4_2_step4_fetch_by_performance() {
         bandwidth_kbps,
         load_percent,
     };
-    let peer = peer_with(
+    let mut peer = peer_with(
         literal().with_selection(SelectionPolicy::ByPerformance),
         now,
         Source::RoutingTable,
@@ -90,7 +91,8 @@ fn s4_2_step4_fetch_by_performance() {
         ],
     );
     let mut option = recursive(Some(3));
-    let report = filled(peer.on_request(now, MessageKind::Join, &mut option, &mut seeded(36)));
+    let report =
+        filled(peer.on_request(now, MessageKind::Join, None, &mut option, &mut seeded(36)));
     assert_eq!(
         counts(&report),
         HopCounts {
@@ -110,7 +112,7 @@ fn s4_2_step4_fetch_by_performance() {
 fn s4_2_step5_unique_by_ip_address() {
     let now = Instant::now();
     assert_eq!(NodeConfig::default().key(), UniquenessKey::Ip);
-    let peer = peer_with(
+    let mut peer = peer_with(
         literal(),
         now,
         Source::RoutingTable,
@@ -124,7 +126,8 @@ fn s4_2_step5_unique_by_ip_address() {
     );
     assert_eq!(peer.table().len(), 4);
     let mut option = SendingNode::new(literal_node()).recursive_option();
-    let report = filled(peer.on_request(now, MessageKind::Join, &mut option, &mut seeded(37)));
+    let report =
+        filled(peer.on_request(now, MessageKind::Join, None, &mut option, &mut seeded(37)));
     assert_eq!(
         counts(&report),
         HopCounts {
@@ -172,7 +175,7 @@ fn s4_2_step5_decoded_set_is_unique_by_ip_across_spellings() {
 #[test]
 fn s4_2_step5_compares_with_what_earlier_hops_added() {
     let now = Instant::now();
-    let path = [
+    let mut path = [
         peer_with(literal(), now, Source::RoutingTable, doc_peers(1..=1)),
         peer_with(
             literal(),
@@ -185,7 +188,13 @@ fn s4_2_step5_compares_with_what_earlier_hops_added() {
         ),
     ];
     let mut option = recursive(Some(10));
-    let reports = along(&path, now, MessageKind::Join, &mut option, &mut seeded(38));
+    let reports = along(
+        &mut path,
+        now,
+        MessageKind::Join,
+        &mut option,
+        &mut seeded(38),
+    );
     assert_eq!(
         counts(&reports[1]),
         HopCounts {
@@ -205,8 +214,8 @@ fn s4_2_step5_compares_with_what_earlier_hops_added() {
 #[test]
 fn s4_2_step5_compares_in_place_on_the_wire() {
     let now = Instant::now();
-    let first = peer_with(literal(), now, Source::RoutingTable, doc_peers(1..=1));
-    let second = peer_with(
+    let mut first = peer_with(literal(), now, Source::RoutingTable, doc_peers(1..=1));
+    let mut second = peer_with(
         literal(),
         now,
         Source::RoutingTable,
@@ -217,12 +226,19 @@ fn s4_2_step5_compares_in_place_on_the_wire() {
     );
     let codec = WireConfig::default();
     let mut option = recursive(Some(10));
-    let _ = filled(first.on_request(now, MessageKind::Join, &mut option, &mut seeded(38)));
+    let _ = filled(first.on_request(now, MessageKind::Join, None, &mut option, &mut seeded(38)));
     // The second peer adds to the encoded option without decoding it.
     let mut buf = BytesMut::with_capacity(512);
     wire::encode_option(&option, Direction::Request, &codec, &mut buf).unwrap();
     let report = second
-        .on_encoded_request(now, MessageKind::Join, &mut buf, &codec, &mut seeded(38))
+        .on_encoded_request(
+            now,
+            MessageKind::Join,
+            None,
+            &mut buf,
+            &codec,
+            &mut seeded(38),
+        )
         .unwrap();
     assert_eq!(
         counts(&report),
@@ -248,7 +264,7 @@ fn s4_2_step5_ip_port_key() {
     let udp = ta_on("192.0.2.1", 3478, Transport::Udp);
     let tcp = ta_on("192.0.2.1", 3478, Transport::Tcp);
     let tls = ta_on("192.0.2.1", 5349, Transport::Tls);
-    let peer = peer_with(
+    let mut peer = peer_with(
         literal(),
         now,
         Source::RoutingTable,
@@ -260,7 +276,8 @@ fn s4_2_step5_ip_port_key() {
     );
     let node = SendingNode::new(literal_node().with_key(UniquenessKey::IpPort));
     let mut option = node.recursive_option();
-    let report = filled(peer.on_request(now, MessageKind::Join, &mut option, &mut seeded(39)));
+    let report =
+        filled(peer.on_request(now, MessageKind::Join, None, &mut option, &mut seeded(39)));
     assert_eq!(
         counts(&report),
         HopCounts {
@@ -274,7 +291,7 @@ fn s4_2_step5_ip_port_key() {
     assert_eq!(addrs(option.set()), vec![udp, tls]);
     // The same table under the default IP key: one.
     let mut option = recursive(Some(10));
-    let _ = filled(peer.on_request(now, MessageKind::Join, &mut option, &mut seeded(39)));
+    let _ = filled(peer.on_request(now, MessageKind::Join, None, &mut option, &mut seeded(39)));
     assert_eq!(addrs(option.set()), vec![udp]);
 }
 
@@ -284,7 +301,7 @@ fn s4_2_step5_ip_port_key() {
 fn s4_2_step5_prefix_key() {
     let now = Instant::now();
     let v6 = |s: &str| TransportAddress::udp(s.parse().unwrap());
-    let peer = peer_with(
+    let mut peer = peer_with(
         literal(),
         now,
         Source::RoutingTable,
@@ -299,7 +316,8 @@ fn s4_2_step5_prefix_key() {
     );
     let node = SendingNode::new(literal_node().with_key(UniquenessKey::Prefix));
     let mut option = node.recursive_option();
-    let report = filled(peer.on_request(now, MessageKind::Join, &mut option, &mut seeded(40)));
+    let report =
+        filled(peer.on_request(now, MessageKind::Join, None, &mut option, &mut seeded(40)));
     assert_eq!(
         counts(&report),
         HopCounts {
@@ -326,14 +344,20 @@ fn s4_2_step5_prefix_key() {
 #[test]
 fn s4_2_step6_k_incremented_per_candidate_added() {
     let now = Instant::now();
-    let path = [
+    let mut path = [
         peer_with(literal(), now, Source::RoutingTable, doc_peers(1..=3)),
         // .3 again (refused), .4 and .5 new.
         peer_with(literal(), now, Source::RoutingTable, doc_peers(3..=5)),
         peer_with(literal(), now, Source::RoutingTable, doc_peers(6..=9)),
     ];
     let mut option = recursive(Some(7));
-    let reports = along(&path, now, MessageKind::Join, &mut option, &mut seeded(41));
+    let reports = along(
+        &mut path,
+        now,
+        MessageKind::Join,
+        &mut option,
+        &mut seeded(41),
+    );
     let got: Vec<HopCounts> = reports.iter().map(counts).collect();
     assert_eq!(
         got,
@@ -371,9 +395,10 @@ fn s4_2_step6_k_incremented_per_candidate_added() {
 #[test]
 fn s4_2_step7_stops_when_k_equals_n() {
     let now = Instant::now();
-    let peer = peer_with(literal(), now, Source::RoutingTable, doc_peers(1..=12));
+    let mut peer = peer_with(literal(), now, Source::RoutingTable, doc_peers(1..=12));
     let mut option = recursive(Some(10));
-    let report = filled(peer.on_request(now, MessageKind::Join, &mut option, &mut seeded(42)));
+    let report =
+        filled(peer.on_request(now, MessageKind::Join, None, &mut option, &mut seeded(42)));
     assert_eq!(
         counts(&report),
         HopCounts {
@@ -399,7 +424,8 @@ fn s4_2_step7_stops_when_table_exhausted() {
         .table_mut()
         .sync_source(now, Source::Client, [willing_client("192.0.2.1:5000")]);
     let mut option = recursive(Some(10));
-    let report = filled(peer.on_request(now, MessageKind::Join, &mut option, &mut seeded(43)));
+    let report =
+        filled(peer.on_request(now, MessageKind::Join, None, &mut option, &mut seeded(43)));
     // Every entry examined, one of them a duplicate IP.
     assert_eq!(
         counts(&report),
@@ -420,7 +446,7 @@ fn s4_2_step7_stops_when_table_exhausted() {
     for seed in 0..16 {
         let mut option = recursive(Some(10));
         let report =
-            filled(random.on_request(now, MessageKind::Join, &mut option, &mut seeded(seed)));
+            filled(random.on_request(now, MessageKind::Join, None, &mut option, &mut seeded(seed)));
         assert_eq!(
             counts(&report),
             HopCounts {
@@ -450,13 +476,19 @@ fn s4_2_step7_default_config_caps_each_hop_at_half_of_n() {
         PerHopShare::WHOLE
     );
     assert_eq!(PerHopShare::WHOLE.percent(), 100);
-    let path = [
+    let mut path = [
         peer_with(secure(), now, Source::RoutingTable, doc_peers(1..=12)),
         peer_with(secure(), now, Source::RoutingTable, doc_peers(101..=112)),
     ];
     let mut node = SendingNode::new(secure_node());
     let mut option = node.recursive_option();
-    let reports = along(&path, now, MessageKind::Join, &mut option, &mut seeded(44));
+    let reports = along(
+        &mut path,
+        now,
+        MessageKind::Join,
+        &mut option,
+        &mut seeded(44),
+    );
     assert_eq!(
         counts(&reports[0]),
         HopCounts {
@@ -494,10 +526,10 @@ fn s4_2_step7_default_config_caps_each_hop_at_half_of_n() {
         }
     );
     // The literal reading lets the first hop fill the whole set.
-    let literal_peer = peer_with(literal(), now, Source::RoutingTable, doc_peers(1..=12));
+    let mut literal_peer = peer_with(literal(), now, Source::RoutingTable, doc_peers(1..=12));
     let mut option = recursive(Some(10));
     let report =
-        filled(literal_peer.on_request(now, MessageKind::Join, &mut option, &mut seeded(44)));
+        filled(literal_peer.on_request(now, MessageKind::Join, None, &mut option, &mut seeded(44)));
     assert_eq!(
         counts(&report),
         HopCounts {

@@ -14,9 +14,10 @@ use crate::common::*;
 #[test]
 fn s4_2_must_follow_procedure_when_demand_expressed() {
     let now = Instant::now();
-    let peer = peer_with(literal(), now, Source::RoutingTable, doc_peers(1..=4));
+    let mut peer = peer_with(literal(), now, Source::RoutingTable, doc_peers(1..=4));
     let mut option = recursive(Some(10));
-    let report = filled(peer.on_request(now, MessageKind::Join, &mut option, &mut seeded(28)));
+    let report =
+        filled(peer.on_request(now, MessageKind::Join, None, &mut option, &mut seeded(28)));
     assert_eq!(
         (report.kind, report.mode, report.hop, counts(&report)),
         (
@@ -41,13 +42,14 @@ fn s4_2_must_follow_procedure_when_demand_expressed() {
 #[test]
 fn s4_2_step1_response_is_only_forwarded() {
     let now = Instant::now();
-    let peer = peer_with(literal(), now, Source::RoutingTable, doc_peers(1..=4));
+    let mut peer = peer_with(literal(), now, Source::RoutingTable, doc_peers(1..=4));
     // A response carrying a partly filled set, with room left for more.
     let mut response = recursive(Some(10));
     let _ = filled(
         peer_with(literal(), now, Source::RoutingTable, doc_peers(20..=21)).on_request(
             now,
             MessageKind::Join,
+            None,
             &mut response,
             &mut seeded(29),
         ),
@@ -78,10 +80,11 @@ fn s4_2_step1_response_is_only_forwarded() {
 #[test]
 fn s4_2_step2_n_from_the_message() {
     let now = Instant::now();
-    let peer = peer_with(literal(), now, Source::RoutingTable, doc_peers(1..=12));
+    let mut peer = peer_with(literal(), now, Source::RoutingTable, doc_peers(1..=12));
     for (wanted, k) in [(1u8, 1u8), (4, 4), (12, 12), (20, 12)] {
         let mut option = recursive(Some(wanted));
-        let report = filled(peer.on_request(now, MessageKind::Join, &mut option, &mut seeded(30)));
+        let report =
+            filled(peer.on_request(now, MessageKind::Join, None, &mut option, &mut seeded(30)));
         let stop = if k == wanted {
             Stop::ReachedN
         } else {
@@ -111,9 +114,10 @@ fn s4_2_step2_default_n_when_not_in_the_message() {
     assert_eq!(PeerConfig::default().default_n(), N::DEFAULT);
     assert_eq!(PeerConfig::draft_literal().default_n(), N::DEFAULT);
     assert_eq!(PeerConfig::default().effective_n(None), n(10));
-    let peer = peer_with(literal(), now, Source::RoutingTable, doc_peers(1..=12));
+    let mut peer = peer_with(literal(), now, Source::RoutingTable, doc_peers(1..=12));
     let mut option = recursive(None);
-    let report = filled(peer.on_request(now, MessageKind::Join, &mut option, &mut seeded(31)));
+    let report =
+        filled(peer.on_request(now, MessageKind::Join, None, &mut option, &mut seeded(31)));
     assert_eq!(
         counts(&report),
         HopCounts {
@@ -125,14 +129,15 @@ fn s4_2_step2_default_n_when_not_in_the_message() {
         }
     );
     // A peer configured with another default uses it.
-    let peer = peer_with(
+    let mut peer = peer_with(
         literal().with_default_n(n(3)),
         now,
         Source::RoutingTable,
         doc_peers(1..=12),
     );
     let mut option = recursive(None);
-    let report = filled(peer.on_request(now, MessageKind::Join, &mut option, &mut seeded(31)));
+    let report =
+        filled(peer.on_request(now, MessageKind::Join, None, &mut option, &mut seeded(31)));
     assert_eq!(
         counts(&report),
         HopCounts {
@@ -157,9 +162,10 @@ fn s4_2_step2_n_is_capped() {
     assert_eq!(N::MAX.get(), 64);
     let capped = literal().with_max_n(n(16));
     assert_eq!(capped.effective_n(Some(N::MAX)), n(16));
-    let peer = peer_with(capped, now, Source::RoutingTable, doc_peers(1..=40));
+    let mut peer = peer_with(capped, now, Source::RoutingTable, doc_peers(1..=40));
     let mut option = recursive(Some(64));
-    let report = filled(peer.on_request(now, MessageKind::Join, &mut option, &mut seeded(32)));
+    let report =
+        filled(peer.on_request(now, MessageKind::Join, None, &mut option, &mut seeded(32)));
     assert_eq!(
         counts(&report),
         HopCounts {
@@ -183,10 +189,11 @@ fn s4_2_step2_n_is_capped() {
 #[test]
 fn s4_2_step3_k_at_or_above_n_does_nothing() {
     let now = Instant::now();
-    let first = peer_with(literal(), now, Source::RoutingTable, doc_peers(1..=5));
-    let second = peer_with(literal(), now, Source::RoutingTable, doc_peers(6..=9));
+    let mut first = peer_with(literal(), now, Source::RoutingTable, doc_peers(1..=5));
+    let mut second = peer_with(literal(), now, Source::RoutingTable, doc_peers(6..=9));
     let mut option = recursive(Some(3));
-    let report = filled(first.on_request(now, MessageKind::Join, &mut option, &mut seeded(33)));
+    let report =
+        filled(first.on_request(now, MessageKind::Join, None, &mut option, &mut seeded(33)));
     assert_eq!(
         counts(&report),
         HopCounts {
@@ -199,7 +206,8 @@ fn s4_2_step3_k_at_or_above_n_does_nothing() {
     );
     let full = option.set().clone();
     // K = N = 3.
-    let report = filled(second.on_request(now, MessageKind::Join, &mut option, &mut seeded(33)));
+    let report =
+        filled(second.on_request(now, MessageKind::Join, None, &mut option, &mut seeded(33)));
     assert_eq!(
         counts(&report),
         HopCounts {
@@ -219,14 +227,15 @@ fn s4_2_step3_k_at_or_above_n_does_nothing() {
 #[test]
 fn s4_2_step3_k_exceeding_n_does_nothing() {
     let now = Instant::now();
-    let first = peer_with(literal(), now, Source::RoutingTable, doc_peers(1..=8));
+    let mut first = peer_with(literal(), now, Source::RoutingTable, doc_peers(1..=8));
     // This peer caps N at 5, below the K = 8 the set already holds.
     let capped = literal().with_default_n(n(5)).with_max_n(n(5));
-    let second = peer_with(capped, now, Source::RoutingTable, doc_peers(9..=12));
+    let mut second = peer_with(capped, now, Source::RoutingTable, doc_peers(9..=12));
     let mut option = recursive(Some(10));
-    let _ = filled(first.on_request(now, MessageKind::Join, &mut option, &mut seeded(34)));
+    let _ = filled(first.on_request(now, MessageKind::Join, None, &mut option, &mut seeded(34)));
     let before = option.set().clone();
-    let report = filled(second.on_request(now, MessageKind::Join, &mut option, &mut seeded(34)));
+    let report =
+        filled(second.on_request(now, MessageKind::Join, None, &mut option, &mut seeded(34)));
     assert_eq!(
         counts(&report),
         HopCounts {

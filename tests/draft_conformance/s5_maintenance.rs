@@ -22,9 +22,14 @@ fn s5_1_step1_must_express_interest_in_maintenance_message() {
     let node = SendingNode::new(literal_node().with_wanted(n(2)));
     let mut option = node.recursive_option();
     assert_eq!(option.n(), Some(n(2)));
-    let peer = peer_with(literal(), now, Source::NeighborTable, doc_peers(1..=5));
-    let report =
-        filled(peer.on_request(now, MessageKind::Maintenance, &mut option, &mut seeded(45)));
+    let mut peer = peer_with(literal(), now, Source::NeighborTable, doc_peers(1..=5));
+    let report = filled(peer.on_request(
+        now,
+        MessageKind::Maintenance,
+        None,
+        &mut option,
+        &mut seeded(45),
+    ));
     assert_eq!(report.kind, MessageKind::Maintenance);
     assert_eq!(
         counts(&report),
@@ -45,10 +50,16 @@ fn s5_1_step1_must_express_interest_in_maintenance_message() {
 #[test]
 fn s5_1_step2_must_check_and_save_the_set() {
     let now = Instant::now();
-    let peer = peer_with(literal(), now, Source::NeighborTable, doc_peers(1..=3));
+    let mut peer = peer_with(literal(), now, Source::NeighborTable, doc_peers(1..=3));
     let mut node = SendingNode::new(literal_node());
     let mut option = node.recursive_option();
-    let _ = filled(peer.on_request(now, MessageKind::Maintenance, &mut option, &mut seeded(46)));
+    let _ = filled(peer.on_request(
+        now,
+        MessageKind::Maintenance,
+        None,
+        &mut option,
+        &mut seeded(46),
+    ));
     let report = node
         .on_response(now, MessageKind::Maintenance, &option)
         .unwrap();

@@ -16,12 +16,12 @@ use crate::common::*;
 #[test]
 fn s6_1_step1_must_express_desire_in_get_or_put() {
     let now = Instant::now();
-    let peer = peer_with(literal(), now, Source::RoutingTable, doc_peers(1..=6));
+    let mut peer = peer_with(literal(), now, Source::RoutingTable, doc_peers(1..=6));
     for kind in [MessageKind::Get, MessageKind::Put] {
         let node = SendingNode::new(literal_node().with_wanted(n(4)));
         let mut option = node.recursive_option();
         assert_eq!(option.n(), Some(n(4)));
-        let report = filled(peer.on_request(now, kind, &mut option, &mut seeded(47)));
+        let report = filled(peer.on_request(now, kind, None, &mut option, &mut seeded(47)));
         assert_eq!(report.kind, kind);
         assert_eq!(
             counts(&report),
@@ -36,7 +36,7 @@ fn s6_1_step1_must_express_desire_in_get_or_put() {
         assert_eq!(addrs(option.set()), vec![doc(1), doc(2), doc(3), doc(4)]);
         // Without N: the peer's default.
         let mut option = recursive(None);
-        let report = filled(peer.on_request(now, kind, &mut option, &mut seeded(47)));
+        let report = filled(peer.on_request(now, kind, None, &mut option, &mut seeded(47)));
         assert_eq!(
             counts(&report),
             HopCounts {
@@ -57,12 +57,12 @@ fn s6_1_step1_must_express_desire_in_get_or_put() {
 #[test]
 fn s6_1_step2_checks_and_saves_the_set() {
     let now = Instant::now();
-    let peer = peer_with(literal(), now, Source::RoutingTable, doc_peers(1..=3));
+    let mut peer = peer_with(literal(), now, Source::RoutingTable, doc_peers(1..=3));
     for kind in [MessageKind::Get, MessageKind::Put] {
         let mut node = SendingNode::new(literal_node());
         // Recursive.
         let mut option = node.recursive_option();
-        let _ = filled(peer.on_request(now, kind, &mut option, &mut seeded(48)));
+        let _ = filled(peer.on_request(now, kind, None, &mut option, &mut seeded(48)));
         let report = node.on_response(now, kind, &option).unwrap();
         assert_eq!(report.kind, kind);
         assert_eq!(
@@ -80,9 +80,9 @@ fn s6_1_step2_checks_and_saves_the_set() {
             }
         );
         // Iterative, from another peer at hop 2.
-        let other = peer_with(literal(), now, Source::RoutingTable, doc_peers(4..=5));
+        let mut other = peer_with(literal(), now, Source::RoutingTable, doc_peers(4..=5));
         let mut option = node.iterative_option(2);
-        let (answer, _) = answered(other.on_request(now, kind, &mut option, &mut seeded(48)));
+        let (answer, _) = answered(other.on_request(now, kind, None, &mut option, &mut seeded(48)));
         let report = node.on_answer(now, kind, 2, &answer).unwrap();
         assert_eq!(
             saved(&report),
