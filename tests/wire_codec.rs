@@ -760,9 +760,10 @@ fn advert_refusals() {
 /// is the ForwardingOption's for `direction`.
 fn assert_view_matches(view: &OptionView<&[u8]>, option: &PiggybackOption, direction: Direction) {
     assert_eq!(view.option_type(), CFG.option_type);
-    let flags = match direction {
-        Direction::Request => wire::fwd_flags::RESPONSE_COPY,
-        Direction::Response => 0,
+    // RESPONSE_COPY only on a recursive-mode request.
+    let flags = match (direction, option.mode()) {
+        (Direction::Request, RoutingMode::Recursive) => wire::fwd_flags::RESPONSE_COPY,
+        _ => 0,
     };
     assert_eq!(view.flags(), flags);
     assert_eq!(usize::from(view.length()), view.as_bytes().len() - 4);

@@ -236,9 +236,10 @@ fn every_option_vector_encodes_and_decodes_exactly() {
         assert_eq!(reused, value, "decoding of {name} into an option");
         // The byte view reads the same fields.
         let view = OptionView::new_checked(&bytes[..], &cfg).unwrap();
-        let flags = match direction {
-            Direction::Request => wire::fwd_flags::RESPONSE_COPY,
-            Direction::Response => 0,
+        // RESPONSE_COPY only on a recursive-mode request.
+        let flags = match (direction, value.mode()) {
+            (Direction::Request, RoutingMode::Recursive) => wire::fwd_flags::RESPONSE_COPY,
+            _ => 0,
         };
         assert_eq!(
             (view.option_type(), view.flags(), usize::from(view.length())),

@@ -83,7 +83,10 @@ impl Default for WireConfig {
 /// Which way the option travels; sets its ForwardingOption flags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Direction {
-    /// In a request: RESPONSE_COPY set.
+    /// In a request: RESPONSE_COPY set in recursive mode, where the set
+    /// must come back in the response; no flag in iterative mode, where
+    /// the answer comes back in its own extension and a copy of the option
+    /// would only add bytes to every response.
     Request,
     /// Copied into a response: flags cleared (RFC 6940 §6.3.2.3: the flags
     /// "MUST NOT be set in a response").
@@ -120,7 +123,8 @@ pub fn encode_option<B: BufMut>(
     room(buf, needed)?;
     buf.put_u8(config.option_type);
     buf.put_u8(match direction {
-        Direction::Request => fwd_flags::RESPONSE_COPY,
+        Direction::Request if option.mode() == RoutingMode::Recursive => fwd_flags::RESPONSE_COPY,
+        Direction::Request => 0,
         Direction::Response => 0,
     });
     // At most 6 + 64 × 68 bytes: fits u16.
