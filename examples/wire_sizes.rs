@@ -4,8 +4,8 @@
 
 use stun_turn_discovery::wire::{self, AnswerInfo};
 use stun_turn_discovery::{
-    Candidate, CandidateSet, Filter, NodeId, PerformanceHints, PiggybackOption, RoutingMode,
-    Services, SetEntry, TransportAddress, UniquenessKey, N,
+    Candidate, CandidateSet, Filter, KnownKeys, NodeConfig, NodeId, PerformanceHints,
+    PiggybackOption, RoutingMode, Services, SetEntry, TransportAddress, UniquenessKey, N,
 };
 
 /// RELOAD's default maximum message size (RFC 6940 §11.1).
@@ -85,6 +85,52 @@ pub(crate) fn table() -> String {
             opt_len as f64 * 100.0 / RELOAD_MAX_MESSAGE as f64
         ));
     }
+    // The known list: bytes it adds to an option, against the smallest
+    // entry a hop would otherwise send again.
+    let bare = PiggybackOption::recursive(Some(N::DEFAULT), Filter::ANY, UniquenessKey::Ip);
+    let smallest = wire::option_len(
+        &PiggybackOption::from_parts(
+            RoutingMode::Recursive,
+            Some(N::DEFAULT),
+            Filter::ANY,
+            2,
+            CandidateSet::from_entries(
+                UniquenessKey::Ip,
+                [SetEntry {
+                    candidate: Candidate::peer(
+                        TransportAddress::udp("192.0.2.1:3478".parse().unwrap()),
+                        Services::BOTH,
+                    ),
+                    hop: 1,
+                }],
+            )
+            .unwrap(),
+        )
+        .unwrap(),
+    ) - wire::option_len(&bare);
+    out.push_str(
+        "\n| known list naming | bytes added to the option | entries it must save to pay for itself |\n|---|---:|---:|\n",
+    );
+    let default_hint = usize::from(NodeConfig::default().known_hint());
+    for (label, count) in [
+        ("10 candidates", 10),
+        ("16 candidates (the default hint)", default_hint),
+        ("64 candidates (the most)", KnownKeys::MAX),
+    ] {
+        let addresses: Vec<TransportAddress> = (0..count)
+            .map(|i| TransportAddress::udp(format!("192.0.2.{}:3478", i + 1).parse().unwrap()))
+            .collect();
+        let with = PiggybackOption::recursive(Some(N::DEFAULT), Filter::ANY, UniquenessKey::Ip)
+            .with_known(KnownKeys::of(UniquenessKey::Ip, &addresses));
+        let added = wire::option_len(&with) - wire::option_len(&bare);
+        out.push_str(&format!(
+            "| {label} | {added} | {} |\n",
+            added.div_ceil(smallest)
+        ));
+    }
+    out.push_str(&format!(
+        "\nThe smallest entry (IPv4, no priority, hints or node id) is {smallest} bytes.\n"
+    ));
     out
 }
 

@@ -11,4 +11,14 @@ pub enum ConfigError {
     /// A lifetime, back-off, capacity or count of zero.
     #[error("{0} must not be zero")]
     Zero(&'static str),
+    /// A value above its maximum.
+    #[error("{what} = {value} is above the maximum of {max}")]
+    AboveMax {
+        /// Which setting.
+        what: &'static str,
+        /// The value refused.
+        value: u32,
+        /// The maximum.
+        max: u32,
+    },
 }

@@ -39,14 +39,27 @@ pub(crate) struct KeyValue {
 }
 
 impl KeyValue {
-    /// One of 64 bits, chosen by a multiplicative hash of the value.
+    /// A multiplicative hash of the value.
     #[inline]
-    fn bit(&self) -> u64 {
+    fn hash(&self) -> u64 {
         let folded = (self.bits as u64)
             ^ ((self.bits >> 64) as u64)
             ^ u64::from(self.port)
             ^ u64::from(self.v6);
-        1 << (folded.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58)
+        folded.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    }
+
+    /// One of 64 bits, for a [`KeyFilter`].
+    #[inline]
+    fn bit(&self) -> u64 {
+        1 << (self.hash() >> 58)
+    }
+
+    /// A 16-bit fingerprint, for [`KnownKeys`](crate::KnownKeys): the top
+    /// bits of the hash, so the value's every bit counts.
+    #[inline]
+    pub(crate) fn fingerprint(&self) -> u16 {
+        (self.hash() >> 48) as u16
     }
 }
 

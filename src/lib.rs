@@ -124,6 +124,7 @@ mod config_error;
 pub mod error;
 mod filter;
 mod key;
+mod known;
 mod n;
 mod nat;
 pub mod node;
@@ -141,6 +142,7 @@ pub use candidate::{
 };
 pub use filter::{Filter, IpFamily};
 pub use key::UniquenessKey;
+pub use known::KnownKeys;
 pub use n::N;
 pub use nat::NatStatus;
 pub use node::{Feedback, NodeConfig, SendingNode};

@@ -7,6 +7,7 @@ use thiserror::Error;
 
 use crate::filter::Filter;
 use crate::key::UniquenessKey;
+use crate::known::KnownKeys;
 use crate::n::N;
 use crate::set::CandidateSet;
 
@@ -72,8 +73,9 @@ pub enum OptionError {
 /// (JOIN §4.1, maintenance §5.1, GET/PUT §6.1): the demand itself, the N
 /// wanted (optional: "The joining peer MAY specify the number of server
 /// candidates it wants"), a filter, the uniqueness key, the hop position
-/// of the next intermediate peer and, in recursive mode, the candidate set
-/// carried in the request.
+/// of the next intermediate peer, optionally what the node already holds
+/// ([`KnownKeys`]: hops skip those) and, in recursive mode, the candidate
+/// set carried in the request.
 ///
 /// ```
 /// use stun_turn_discovery::{Filter, PiggybackOption, RoutingMode, Services, UniquenessKey, N};
@@ -90,6 +92,7 @@ pub struct PiggybackOption {
     n: Option<N>,
     filter: Filter,
     hop: u8,
+    known: KnownKeys,
     set: CandidateSet,
 }
 
@@ -103,6 +106,7 @@ impl PiggybackOption {
             n,
             filter,
             hop: 1,
+            known: KnownKeys::new(),
             set: CandidateSet::with_capacity(key, n.unwrap_or_default()),
         }
     }
@@ -115,6 +119,7 @@ impl PiggybackOption {
             n,
             filter,
             hop,
+            known: KnownKeys::new(),
             set: CandidateSet::new(key),
         }
     }
@@ -134,6 +139,7 @@ impl PiggybackOption {
             n,
             filter,
             hop,
+            known: KnownKeys::new(),
             set,
         })
     }
@@ -156,6 +162,18 @@ impl PiggybackOption {
     /// The uniqueness key of the set.
     pub fn key(&self) -> UniquenessKey {
         self.set.key()
+    }
+
+    /// This option telling the hops that the node holds `known` already.
+    #[must_use]
+    pub fn with_known(mut self, known: KnownKeys) -> Self {
+        self.known = known;
+        self
+    }
+
+    /// What the sending node holds already: hops do not hand it out again.
+    pub fn known(&self) -> &KnownKeys {
+        &self.known
     }
 
     /// Hop position of the next intermediate peer to process the option.
@@ -203,9 +221,15 @@ impl PiggybackOption {
         &mut self.set
     }
 
-    /// The set, for the intermediate peer's fill; also advances the hop.
-    pub(crate) fn parts_mut(&mut self) -> (&mut CandidateSet, &mut u8) {
-        (&mut self.set, &mut self.hop)
+    /// The known list, for decoding into it in place.
+    pub(crate) fn known_mut(&mut self) -> &mut KnownKeys {
+        &mut self.known
+    }
+
+    /// The set, for the intermediate peer's fill, with the hop it advances
+    /// and the known list it skips.
+    pub(crate) fn parts_mut(&mut self) -> (&mut CandidateSet, &mut u8, &KnownKeys) {
+        (&mut self.set, &mut self.hop, &self.known)
     }
 }
 
@@ -217,6 +241,7 @@ impl Clone for PiggybackOption {
             n: self.n,
             filter: self.filter,
             hop: self.hop,
+            known: self.known,
             set: self.set.clone(),
         }
     }
@@ -229,6 +254,7 @@ impl Clone for PiggybackOption {
         self.n = source.n;
         self.filter = source.filter;
         self.hop = source.hop;
+        self.known = source.known;
         self.set.clone_from(&source.set);
     }
 }
@@ -254,6 +280,8 @@ struct RawOption {
     n: Option<N>,
     filter: Filter,
     hop: u8,
+    #[serde(default)]
+    known: KnownKeys,
     set: CandidateSet,
 }
 
@@ -261,7 +289,7 @@ struct RawOption {
 impl TryFrom<RawOption> for PiggybackOption {
     type Error = OptionError;
     fn try_from(r: RawOption) -> Result<Self, OptionError> {
-        Self::from_parts(r.mode, r.n, r.filter, r.hop, r.set)
+        Ok(Self::from_parts(r.mode, r.n, r.filter, r.hop, r.set)?.with_known(r.known))
     }
 }
 
@@ -273,6 +301,7 @@ impl From<PiggybackOption> for RawOption {
             n: o.n,
             filter: o.filter,
             hop: o.hop,
+            known: o.known,
             set: o.set,
         }
     }

@@ -11,7 +11,8 @@ use std::path::Path;
 fn layer(module: &str) -> Option<u8> {
     Some(match module {
         "candidate" | "node_id" | "address_policy" | "nat" | "advert" => 0,
-        "n" | "share" | "key" | "filter" | "option" | "set" | "admission" | "config_error" => 1,
+        "n" | "share" | "key" | "known" | "filter" | "option" | "set" | "admission"
+        | "config_error" => 1,
         "wire" => 2,
         "peer" | "node" => 3,
         "error" | "lib" => 4,

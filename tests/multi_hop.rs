@@ -374,20 +374,44 @@ fn join_recursive_over_five_hops() {
         summary(&reports),
         vec![
             (1, 0, 1, Stop::TableExhausted),
-            (2, 1, 3, Stop::TableExhausted)
+            // 198.51.100.3 is in the node's known list (WIRE.md, known
+            // list): hop 2 skips it and adds only 192.0.2.31.
+            (2, 1, 2, Stop::TableExhausted)
         ]
     );
+    assert!(option.known().holds(
+        stun_turn_discovery::UniquenessKey::Ip,
+        &addr("198.51.100.3:3478")
+    ));
     let report = node
         .on_response(later, MessageKind::Maintenance, &option)
         .unwrap();
-    assert_eq!((report.offered, report.saved, report.refreshed), (3, 2, 1));
+    assert_eq!((report.offered, report.saved, report.refreshed), (2, 2, 0));
     assert_eq!((report.usable, report.shortfall), (11, 0));
     assert_eq!(node.shortfall(later), 0);
+    let three = node.get(&addr("198.51.100.3:3478")).unwrap();
+    assert_eq!((three.hop(), three.sightings()), (3, 1));
+    assert_eq!(node.get(&addr("192.0.2.30:3478")).unwrap().hop(), 1);
+
+    // Without the hint, hop 2 sends it again and the node refreshes it.
+    let mut blind = node.recursive_option();
+    assert!(!blind.known().is_empty());
+    blind = PiggybackOption::recursive(blind.n(), blind.filter(), blind.key());
+    let _ = recursive_round_trip(
+        &mut path_b,
+        MessageKind::Maintenance,
+        &mut blind,
+        later,
+        &mut rng,
+    );
+    let report = node
+        .on_response(later, MessageKind::Maintenance, &blind)
+        .unwrap();
+    assert_eq!((report.offered, report.saved, report.refreshed), (3, 0, 3));
     let three = node.get(&addr("198.51.100.3:3478")).unwrap();
     assert_eq!((three.hop(), three.sightings()), (2, 2));
     assert_eq!(three.refreshed(), later);
     assert_eq!(three.first_seen(), clock.now);
-    assert_eq!(node.get(&addr("192.0.2.30:3478")).unwrap().hop(), 1);
 }
 
 #[test]
@@ -434,27 +458,30 @@ fn get_iterative_over_five_hops() {
             (1, 0, Stop::TableExhausted, 0, 0, 0, 0, 10),
             // Four, of which the private one is refused by the node.
             (2, 4, Stop::TableExhausted, 3, 0, 0, 1, 7),
-            // A fresh set each time: the TLS entry is no duplicate here, but
-            // the node's cache already knows its IP. Five is the hop's share
-            // of N at the node too: no reserve.
-            (3, 5, Stop::HopCap, 4, 0, 1, 0, 3),
-            // Two fresh known ones; the stale entry is not offered.
-            (4, 2, Stop::TableExhausted, 0, 0, 2, 0, 3),
+            // The node names what it holds (known list): the hop skips the
+            // TLS entry whose IP the node knows and sends five new ones.
+            // Five is the hop's share of N at the node too: no reserve.
+            (3, 5, Stop::HopCap, 5, 0, 0, 0, 2),
+            // Its two fresh candidates are known to the node and skipped;
+            // the stale entry is not offered.
+            (4, 0, Stop::TableExhausted, 0, 0, 0, 0, 2),
             (5, 3, Stop::TableExhausted, 3, 0, 0, 0, 0),
         ]
     );
-    // The hop that last offered each candidate. The TLS entry refreshed the
-    // cached 198.51.100.1 (same IP) without replacing its address.
+    // The hop that offered each candidate: each once, since the node names
+    // what it holds. Hop 3's share went to new candidates (198.51.100.7
+    // among them) instead of the TLS entry of the cached 198.51.100.1.
     assert_eq!(
         cached(&node),
         owned(&[
-            ("198.51.100.1:3478", 3),
-            ("198.51.100.2:3478", 4),
+            ("198.51.100.1:3478", 2),
+            ("198.51.100.2:3478", 2),
             ("203.0.113.7:3478", 2),
-            ("198.51.100.3:3478", 4),
+            ("198.51.100.3:3478", 3),
             ("198.51.100.4:3478", 3),
             ("198.51.100.5:3478", 3),
             ("198.51.100.6:3478", 3),
+            ("198.51.100.7:3478", 3),
             ("192.0.2.10:3478", 5),
             ("192.0.2.11:3478", 5),
             ("198.51.100.8:3478", 5),

@@ -280,7 +280,7 @@ fn reserved_key_and_family_codes() {
 #[test]
 fn reserved_bits_are_ignored() {
     let mut v = ipv4_vector();
-    v[5] |= 0xf8;
+    v[5] |= 0xf0; // bit 3 (0x08) announces a known list
     v[7] |= 0xf0;
     v[11] |= 0xf8; // first entry's flags
     assert_eq!(decode(&v).unwrap(), decode(&ipv4_vector()).unwrap());

@@ -191,6 +191,32 @@ fn options() -> Vec<(&'static str, Direction, PiggybackOption)> {
             ),
         ),
         (
+            "known",
+            Direction::Request,
+            option(
+                RoutingMode::Recursive,
+                Some(n(10)),
+                Filter::ANY,
+                2,
+                UniquenessKey::Ip,
+                vec![entry(
+                    "192.0.2.3:3478",
+                    Transport::Udp,
+                    Role::Peer,
+                    Services::STUN,
+                    Some(300),
+                    1,
+                )],
+            )
+            .with_known(KnownKeys::of(
+                UniquenessKey::Ip,
+                [
+                    &TransportAddress::udp("192.0.2.1:3478".parse().unwrap()),
+                    &TransportAddress::udp("192.0.2.2:3478".parse().unwrap()),
+                ],
+            )),
+        ),
+        (
             "iterative-request",
             Direction::Request,
             PiggybackOption::iterative(Some(n(10)), Filter::ANY, UniquenessKey::Ip, 4),

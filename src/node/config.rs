@@ -7,6 +7,7 @@ use crate::address_policy::AddressPolicy;
 use crate::config_error::ConfigError;
 use crate::filter::Filter;
 use crate::key::UniquenessKey;
+use crate::known::KnownKeys;
 use crate::n::N;
 use crate::share::PerHopShare;
 
@@ -39,13 +40,15 @@ pub struct NodeConfig {
     entry_lifetime: Duration,
     failure_backoff: Duration,
     max_failures: u8,
+    known_hint: u8,
 }
 
 impl Default for NodeConfig {
     /// Wants 10 candidates of any kind, unique by IP address; counts at
     /// most 50 % of them from one hop; public Internet addresses only; a
     /// cache of 64 whose entries live 10 minutes; a 30 s back-off after a
-    /// failure, doubling, and eviction after 3 failures in a row.
+    /// failure, doubling, and eviction after 3 failures in a row; tells the
+    /// hops of up to 16 candidates it holds.
     fn default() -> Self {
         Self {
             wanted: N::DEFAULT,
@@ -57,6 +60,7 @@ impl Default for NodeConfig {
             entry_lifetime: Duration::from_secs(600),
             failure_backoff: Duration::from_secs(30),
             max_failures: 3,
+            known_hint: 16,
         }
     }
 }
@@ -187,6 +191,28 @@ impl NodeConfig {
     }
 }
 
+impl NodeConfig {
+    /// Most candidates the node names, in each request, as held already so
+    /// hops skip them ([`KnownKeys`], two bytes each on the wire; WIRE.md).
+    /// Default 16; 0 names none.
+    pub fn known_hint(&self) -> u8 {
+        self.known_hint
+    }
+
+    /// With a known hint of `n`, at most [`KnownKeys::MAX`].
+    pub fn with_known_hint(mut self, n: u8) -> Result<Self, ConfigError> {
+        if usize::from(n) > KnownKeys::MAX {
+            return Err(ConfigError::AboveMax {
+                what: "known hint",
+                value: u32::from(n),
+                max: KnownKeys::MAX as u32,
+            });
+        }
+        self.known_hint = n;
+        Ok(self)
+    }
+}
+
 #[cfg(feature = "serde")]
 #[derive(serde::Serialize, serde::Deserialize)]
 struct RawNodeConfig {
@@ -199,6 +225,7 @@ struct RawNodeConfig {
     entry_lifetime: Duration,
     failure_backoff: Duration,
     max_failures: u8,
+    known_hint: u8,
 }
 
 #[cfg(feature = "serde")]
@@ -214,7 +241,8 @@ impl TryFrom<RawNodeConfig> for NodeConfig {
             .with_cache_capacity(r.cache_capacity)?
             .with_entry_lifetime(r.entry_lifetime)?
             .with_failure_backoff(r.failure_backoff)?
-            .with_max_failures(r.max_failures)
+            .with_max_failures(r.max_failures)?
+            .with_known_hint(r.known_hint)
     }
 }
 
@@ -231,6 +259,7 @@ impl From<NodeConfig> for RawNodeConfig {
             entry_lifetime: c.entry_lifetime,
             failure_backoff: c.failure_backoff,
             max_failures: c.max_failures,
+            known_hint: c.known_hint,
         }
     }
 }

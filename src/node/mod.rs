@@ -20,6 +20,7 @@ use std::time::{Instant, SystemTime};
 
 use crate::admission::{check_stamps, Admission, Inserted, StampError, Verdict};
 use crate::candidate::TransportAddress;
+use crate::known::KnownKeys;
 use crate::n::N;
 use crate::option::{MessageKind, PiggybackOption, RoutingMode};
 use crate::set::{CandidateSet, SetEntry};
@@ -89,7 +90,7 @@ impl SendingNode {
     /// key, and an empty set with room for N.
     pub fn recursive_option(&self) -> PiggybackOption {
         let c = &self.config;
-        PiggybackOption::recursive(Some(c.wanted()), c.filter(), c.key())
+        PiggybackOption::recursive(Some(c.wanted()), c.filter(), c.key()).with_known(self.known())
     }
 
     /// The option for an iterative-mode request to the intermediate peer at
@@ -97,6 +98,29 @@ impl SendingNode {
     pub fn iterative_option(&self, hop: u8) -> PiggybackOption {
         let c = &self.config;
         PiggybackOption::iterative(Some(c.wanted()), c.filter(), c.key(), hop)
+            .with_known(self.known())
+    }
+
+    /// What the options tell hops this node holds: up to
+    /// [`NodeConfig::known_hint`] cached candidates that are not reserve,
+    /// the most recently refreshed first (a reserve candidate sent again by
+    /// another hop within its share leaves reserve, so it is not named).
+    pub fn known(&self) -> KnownKeys {
+        let hint = usize::from(self.config.known_hint());
+        if hint == 0 {
+            return KnownKeys::new();
+        }
+        let mut held: Vec<&CachedCandidate> =
+            self.cache.iter().filter(|c| !c.is_reserve()).collect();
+        held.sort_by(|a, b| {
+            b.refreshed()
+                .cmp(&a.refreshed())
+                .then_with(|| a.candidate().address.cmp(&b.candidate().address))
+        });
+        KnownKeys::of(
+            self.config.key(),
+            held.iter().take(hint).map(|c| &c.candidate().address),
+        )
     }
 
     /// Checks and saves the set of a recursive-mode response, i.e. the

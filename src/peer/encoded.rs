@@ -128,6 +128,7 @@ fn append<R: Rng + ?Sized>(
         hop: view.hop(),
     };
     let k = usize::from(view.k());
+    let held = view.known();
     let old_len = buf.len();
     let mut sink = AppendSink {
         key,
@@ -137,7 +138,7 @@ fn append<R: Rng + ?Sized>(
         k,
         buf,
     };
-    let report = fill(config, table, now, req, &mut sink, rng, allowed);
+    let report = fill(config, table, now, req, &held, &mut sink, rng, allowed);
     let k = sink.k as u8;
     let grown = buf.len() - old_len;
     // New entries sit at the end of the buffer; move them behind the option.
@@ -163,6 +164,10 @@ struct AppendSink<'a> {
 impl Sink for AppendSink<'_> {
     fn len(&self) -> usize {
         self.k
+    }
+
+    fn key(&self) -> UniquenessKey {
+        self.key
     }
 
     fn add(&mut self, candidate: &Candidate, priority: u16, hop: u8) -> bool {

@@ -11,6 +11,8 @@ use rand::Rng;
 use crate::admission::{Admission, Inserted, Verdict};
 use crate::candidate::Candidate;
 use crate::filter::Filter;
+use crate::key::UniquenessKey;
+use crate::known::KnownKeys;
 use crate::n::N;
 use crate::option::{MessageKind, RoutingMode};
 use crate::set::CandidateSet;
@@ -24,6 +26,8 @@ use super::table::{expiry_cutoff, CandidateTable};
 pub(crate) trait Sink {
     /// K.
     fn len(&self) -> usize;
+    /// The key the sink keeps unique by.
+    fn key(&self) -> UniquenessKey;
     /// Adds `candidate` (the table's copy) at `hop` with `priority`, unless
     /// its key is present or there is no room; returns whether it was added.
     fn add(&mut self, candidate: &Candidate, priority: u16, hop: u8) -> bool;
@@ -32,6 +36,10 @@ pub(crate) trait Sink {
 impl Sink for CandidateSet {
     fn len(&self) -> usize {
         Self::len(self)
+    }
+
+    fn key(&self) -> UniquenessKey {
+        Self::key(self)
     }
 
     #[inline]
@@ -53,12 +61,15 @@ pub(crate) struct Request {
 /// §4.2 steps 3–7 into `sink`.
 ///
 /// `requester_allowed` is asked once, only when the set has room: `false`
-/// (the requester is over its limit) adds nothing.
+/// (the requester is over its limit) adds nothing. Candidates the sending
+/// node holds already (`known`) are skipped like duplicates (§4.2 step 5).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn fill<R: Rng + ?Sized, K: Sink + ?Sized>(
     config: &PeerConfig,
     table: &CandidateTable,
     now: Instant,
     req: Request,
+    known: &KnownKeys,
     sink: &mut K,
     rng: &mut R,
     requester_allowed: impl FnOnce() -> bool,
@@ -105,6 +116,8 @@ pub(crate) fn fill<R: Rng + ?Sized, K: Sink + ?Sized>(
                 if !in_share {
                     // Not reached: the walk stops when the hop is full.
                     Inserted::NoRoom
+                } else if !known.is_empty() && known.contains(&sink.key().of(&candidate.address)) {
+                    Inserted::Duplicate
                 } else if sink.add(candidate, entry.priority(), hop) {
                     Inserted::New
                 } else {

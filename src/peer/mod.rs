@@ -134,9 +134,18 @@ impl IntermediatePeer {
         };
         match req.mode {
             RoutingMode::Recursive => {
-                let (set, hop) = option.parts_mut();
+                let (set, hop, known) = option.parts_mut();
                 req.hop = *hop;
-                let report = fill(&self.config, &self.table, now, req, set, rng, allowed);
+                let report = fill(
+                    &self.config,
+                    &self.table,
+                    now,
+                    req,
+                    known,
+                    set,
+                    rng,
+                    allowed,
+                );
                 *hop = hop.saturating_add(1);
                 self.stats.record(&report);
                 Outcome::Filled(report)
@@ -148,6 +157,7 @@ impl IntermediatePeer {
                     &self.table,
                     now,
                     req,
+                    option.known(),
                     &mut answer,
                     rng,
                     allowed,

@@ -59,6 +59,9 @@ pub(crate) mod value {
 
     /// flags bit 0: iterative mode.
     pub(crate) const FLAG_ITERATIVE: u8 = 0x01;
+    /// flags bit 3: a known list follows the header (count u8, then count
+    /// 16-bit fingerprints), before the entries.
+    pub(crate) const FLAG_KNOWN: u8 = 0x08;
     /// flags bits 1–2: uniqueness key.
     pub(crate) const KEY_SHIFT: u8 = 1;
     pub(crate) const KEY_MASK: u8 = 0x06;

@@ -55,6 +55,7 @@ pub(crate) use reload::grow_lengths;
 pub use view::OptionView;
 
 use crate::filter::Filter;
+use crate::known::KnownKeys;
 use crate::n::N;
 use crate::option::{PiggybackOption, RoutingMode};
 use crate::set::{CandidateSet, SetEntry};
@@ -104,12 +105,12 @@ pub struct AnswerInfo {
 
 /// Bytes [`encode_option`] writes for `option`.
 pub fn option_len(option: &PiggybackOption) -> usize {
-    fwd::HEADER_LEN + value::encoded_len(option.set())
+    fwd::HEADER_LEN + value::encoded_len(option.set(), option.known())
 }
 
 /// Bytes [`encode_answer`] writes for `answer`.
 pub fn answer_len(answer: &CandidateSet) -> usize {
-    ext::HEADER_LEN + value::encoded_len(answer)
+    ext::HEADER_LEN + value::encoded_len(answer, &KnownKeys::new())
 }
 
 /// Writes `option` as a ForwardingOption.
@@ -136,8 +137,9 @@ pub fn encode_option<B: BufMut>(
         filter: option.filter(),
         hop: option.hop(),
         k: 0,
+        known: false,
     };
-    value::encode(&header, option.set(), buf);
+    value::encode(&header, option.set(), option.known(), buf);
     Ok(())
 }
 
@@ -147,33 +149,33 @@ pub fn decode_option<B: Buf>(
     config: &WireConfig,
 ) -> Result<PiggybackOption, WireError> {
     let mut set = CandidateSet::default();
-    let header = decode_option_header(buf, config, &mut set)?;
-    Ok(PiggybackOption::from_parts(
-        header.mode,
-        header.n,
-        header.filter,
-        header.hop,
-        set,
-    )?)
+    let mut known = KnownKeys::new();
+    let header = decode_option_header(buf, config, &mut set, &mut known)?;
+    Ok(
+        PiggybackOption::from_parts(header.mode, header.n, header.filter, header.hop, set)?
+            .with_known(known),
+    )
 }
 
 /// [`decode_option`] into `option`, reusing its set's allocation: no heap
 /// allocation when that set has room for the entries.
 ///
-/// On error, whatever it is, `option` keeps the mode, N, filter, hop and
-/// uniqueness key it had and its set is left empty: no entry of an earlier
-/// option survives next to a refused one.
+/// On error, whatever it is, `option` keeps the mode, N, filter, hop,
+/// known list and uniqueness key it had and its set is left empty: no entry
+/// of an earlier option survives next to a refused one.
 pub fn decode_option_into<B: Buf>(
     buf: &mut B,
     config: &WireConfig,
     option: &mut PiggybackOption,
 ) -> Result<(), WireError> {
     let key = option.key();
+    let mut known = KnownKeys::new();
     option.set_mut().clear();
-    let result = decode_option_header(buf, config, option.set_mut())
+    let result = decode_option_header(buf, config, option.set_mut(), &mut known)
         .and_then(|h| Ok(option.set_header(h.mode, h.n, h.filter, h.hop)?));
-    if result.is_err() {
-        option.set_mut().reset(key);
+    match result {
+        Ok(()) => *option.known_mut() = known,
+        Err(_) => option.set_mut().reset(key),
     }
     result
 }
@@ -182,9 +184,10 @@ fn decode_option_header<B: Buf>(
     buf: &mut B,
     config: &WireConfig,
     set: &mut CandidateSet,
+    known: &mut KnownKeys,
 ) -> Result<Header, WireError> {
     let len = option_value_len(buf, config)?;
-    value::decode_into(&mut Buf::take(&mut *buf, len), set)
+    value::decode_into(&mut Buf::take(&mut *buf, len), set, known)
 }
 
 /// Reads a ForwardingOption's `type, flags, length` and checks that exactly
@@ -230,8 +233,9 @@ pub fn encode_answer<B: BufMut>(
         filter: Filter::ANY,
         hop: info.hop,
         k: 0,
+        known: false,
     };
-    value::encode(&header, answer, buf);
+    value::encode(&header, answer, &KnownKeys::new(), buf);
     Ok(())
 }
 
@@ -281,7 +285,8 @@ fn decode_answer_value<B: Buf>(
         });
     }
     reader::end_after(buf, len, "extension")?;
-    let h = value::decode_into(&mut Buf::take(&mut *buf, len), set)?;
+    // An answer carries no known list; one that does is read and dropped.
+    let h = value::decode_into(&mut Buf::take(&mut *buf, len), set, &mut KnownKeys::new())?;
     if h.mode != RoutingMode::Iterative {
         return Err(WireError::WrongMode {
             expected: "iterative answer",

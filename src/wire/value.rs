@@ -1,5 +1,6 @@
 //! The value the option and the answer share: a six-byte header (version,
-//! flags, N, filter, hop, K) and K entries.
+//! flags, N, filter, hop, K), the known list if the flags say so, and K
+//! entries.
 
 use bytes::{Buf, BufMut};
 
@@ -8,6 +9,7 @@ use super::{entry, reader, WireError};
 use crate::candidate::Services;
 use crate::filter::{Filter, IpFamily};
 use crate::key::UniquenessKey;
+use crate::known::KnownKeys;
 use crate::n::N;
 use crate::option::RoutingMode;
 use crate::set::CandidateSet;
@@ -21,24 +23,65 @@ pub(crate) struct Header {
     pub(crate) filter: Filter,
     pub(crate) hop: u8,
     pub(crate) k: u8,
+    /// A known list follows the header.
+    pub(crate) known: bool,
 }
 
-/// Bytes of the value holding `set`.
-pub(crate) fn encoded_len(set: &CandidateSet) -> usize {
-    v::HEADER_LEN + set.iter().map(entry::encoded_len).sum::<usize>()
+/// Bytes of the known list, count byte included; 0 when it is empty.
+pub(crate) fn known_len(known: &KnownKeys) -> usize {
+    if known.is_empty() {
+        0
+    } else {
+        1 + 2 * known.len()
+    }
 }
 
-/// Writes the header with `k = set.len()`, then the entries.
-pub(crate) fn encode<B: BufMut>(h: &Header, set: &CandidateSet, b: &mut B) {
+/// Bytes of the value holding `set` and `known`.
+pub(crate) fn encoded_len(set: &CandidateSet, known: &KnownKeys) -> usize {
+    v::HEADER_LEN + known_len(known) + set.iter().map(entry::encoded_len).sum::<usize>()
+}
+
+/// Writes the header with `k = set.len()`, the known list if not empty,
+/// then the entries.
+pub(crate) fn encode<B: BufMut>(h: &Header, set: &CandidateSet, known: &KnownKeys, b: &mut B) {
     b.put_u8(v::CURRENT_VERSION);
-    b.put_u8(flags_byte(h.mode, h.key));
+    let known_flag = if known.is_empty() { 0 } else { v::FLAG_KNOWN };
+    b.put_u8(flags_byte(h.mode, h.key) | known_flag);
     b.put_u8(h.n.map_or(0, N::get));
     b.put_u8(filter_byte(h.filter));
     b.put_u8(h.hop);
     b.put_u8(set.len() as u8);
+    if !known.is_empty() {
+        // At most KnownKeys::MAX = 64.
+        b.put_u8(known.len() as u8);
+        for fp in known.fingerprints() {
+            b.put_u16(*fp);
+        }
+    }
     for e in set {
         entry::encode(e, b);
     }
+}
+
+/// Reads the known list the header announces into `known` (emptied
+/// first); nothing when the header announces none.
+pub(crate) fn decode_known<B: Buf>(
+    b: &mut B,
+    h: &Header,
+    known: &mut KnownKeys,
+) -> Result<(), WireError> {
+    known.clear();
+    if !h.known {
+        return Ok(());
+    }
+    let count = usize::from(reader::u8(b, "known count")?);
+    if count > KnownKeys::MAX {
+        return Err(WireError::TooLong { what: "known list" });
+    }
+    for _ in 0..count {
+        known.push(reader::u16(b, "known list")?);
+    }
+    Ok(())
 }
 
 /// Reads and checks the header.
@@ -71,14 +114,21 @@ pub(crate) fn decode_header<B: Buf>(b: &mut B) -> Result<Header, WireError> {
         filter,
         hop,
         k,
+        known: flags & v::FLAG_KNOWN != 0,
     })
 }
 
-/// Reads a whole value into `set` (emptied first; left empty on error).
-/// Allocates only if `set` has no room for the entries the input holds.
-pub(crate) fn decode_into<B: Buf>(b: &mut B, set: &mut CandidateSet) -> Result<Header, WireError> {
+/// Reads a whole value into `set` and `known` (both emptied first; the set
+/// left empty on error). Allocates only if `set` has no room for the
+/// entries the input holds.
+pub(crate) fn decode_into<B: Buf>(
+    b: &mut B,
+    set: &mut CandidateSet,
+    known: &mut KnownKeys,
+) -> Result<Header, WireError> {
     set.reset(UniquenessKey::Ip);
     let h = decode_header(b)?;
+    decode_known(b, &h, known)?;
     set.reset(h.key);
     // Never reserve more than the input could hold.
     let fits = b.remaining() / super::field::entry::MIN_LEN;

@@ -7,6 +7,7 @@ use super::field::{fwd, value as v};
 use super::{entry, reader, value, WireConfig, WireError};
 use crate::filter::Filter;
 use crate::key::UniquenessKey;
+use crate::known::KnownKeys;
 use crate::n::N;
 use crate::option::{OptionError, RoutingMode};
 use crate::set::SetEntry;
@@ -105,10 +106,32 @@ impl<T: AsRef<[u8]>> OptionView<T> {
         self.value_byte(v::K)
     }
 
+    /// What the sending node holds already ([`KnownKeys`]).
+    pub fn known(&self) -> KnownKeys {
+        let mut known = KnownKeys::new();
+        if self.value_byte(v::FLAGS) & v::FLAG_KNOWN != 0 {
+            let list = &self.bytes()[fwd::HEADER_LEN + v::HEADER_LEN..self.entries_start()];
+            for fp in list[1..].chunks_exact(2) {
+                known.push(u16::from_be_bytes([fp[0], fp[1]]));
+            }
+        }
+        known
+    }
+
+    /// Where the entries start: after the header and the known list.
+    fn entries_start(&self) -> usize {
+        let header = fwd::HEADER_LEN + v::HEADER_LEN;
+        if self.value_byte(v::FLAGS) & v::FLAG_KNOWN != 0 {
+            header + 1 + 2 * usize::from(self.bytes()[header])
+        } else {
+            header
+        }
+    }
+
     /// The entries, in order; entries of an address type this crate does
     /// not know are skipped.
     pub fn entries(&self) -> impl Iterator<Item = SetEntry> + '_ {
-        let mut rd = &self.bytes()[fwd::HEADER_LEN + v::HEADER_LEN..];
+        let mut rd = &self.bytes()[self.entries_start()..];
         (0..self.k()).filter_map(move |index| entry::decode(&mut rd, index).ok().flatten())
     }
 
@@ -161,6 +184,7 @@ fn check(bytes: &[u8], config: &WireConfig) -> Result<(), WireError> {
     let len = super::option_value_len(&mut rd, config)?;
     debug_assert_eq!(len, rd.len());
     let h = value::decode_header(&mut rd)?;
+    value::decode_known(&mut rd, &h, &mut KnownKeys::new())?;
     for index in 0..h.k {
         if rd.is_empty() {
             return Err(WireError::KMismatch {
