@@ -1,9 +1,10 @@
 //! Which candidates a sending node wants (§4.1 step 1: the node "express[es]
-//! his demand"): services, and optionally one address family.
+//! his demand"): services, and optionally one address family and one
+//! transport.
 
 use core::fmt;
 
-use crate::candidate::{Candidate, Services};
+use crate::candidate::{Candidate, Services, Transport};
 
 /// IP address family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -16,14 +17,16 @@ pub enum IpFamily {
 }
 
 /// Which candidates the sending node wants: the services they must offer
-/// and, optionally, one address family.
+/// and, optionally, one address family and one transport.
 ///
 /// ```
 /// use stun_turn_discovery::{Candidate, Filter, IpFamily, Services, TransportAddress};
 /// let turn_v4 = Filter::services(Services::TURN).with_family(IpFamily::V4);
+/// assert_eq!(turn_v4.to_string(), "TURN over IPv4");
 /// let c = Candidate::peer(TransportAddress::udp("203.0.113.7:3478".parse().unwrap()), Services::BOTH);
 /// assert!(turn_v4.accepts(&c));
 /// assert!(!Filter::ANY.with_family(IpFamily::V6).accepts(&c));
+/// assert!(!Filter::ANY.with_transport(stun_turn_discovery::Transport::Tls).accepts(&c));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -32,6 +35,8 @@ pub struct Filter {
     pub services: Services,
     /// Address family every candidate must have (`None`: either).
     pub family: Option<IpFamily>,
+    /// Transport every candidate must offer its service on (`None`: any).
+    pub transport: Option<Transport>,
 }
 
 impl Filter {
@@ -39,6 +44,7 @@ impl Filter {
     pub const ANY: Self = Self {
         services: Services::NONE,
         family: None,
+        transport: None,
     };
 
     /// Candidates offering all of `services`.
@@ -46,7 +52,15 @@ impl Filter {
         Self {
             services,
             family: None,
+            transport: None,
         }
+    }
+
+    /// This filter restricted to `transport`.
+    #[must_use]
+    pub const fn with_transport(mut self, transport: Transport) -> Self {
+        self.transport = Some(transport);
+        self
     }
 
     /// This filter restricted to `family`.
@@ -67,6 +81,9 @@ impl Filter {
                 Some(IpFamily::V4) => candidate.address.ip().is_ipv4(),
                 Some(IpFamily::V6) => candidate.address.ip().is_ipv6(),
             }
+            && self
+                .transport
+                .is_none_or(|t| t == candidate.address.transport())
     }
 }
 
@@ -90,6 +107,9 @@ impl fmt::Display for Filter {
         }
         if let Some(family) = self.family {
             write!(f, " over {family}")?;
+        }
+        if let Some(transport) = self.transport {
+            write!(f, " on {transport}")?;
         }
         Ok(())
     }

@@ -163,3 +163,50 @@ fn a_snapshot_survives_json() {
     let back: CacheSnapshot = serde_json::from_str(&json).unwrap();
     assert_eq!(back, snapshot);
 }
+
+/// A host picks by service, transport and family, and gets owned values.
+#[test]
+fn best_for_picks_by_service_transport_and_family() {
+    let now = Instant::now();
+    let mut node = SendingNode::new(NodeConfig::default().with_per_hop_share(PerHopShare::WHOLE));
+    let tls = TransportAddress::new(IpAddr::V4(Ipv4Addr::new(11, 0, 1, 1)), 5349, Transport::Tls);
+    let v6 = TransportAddress::new("2a00:1::7".parse().unwrap(), 3478, Transport::Udp);
+    let entries = [
+        SetEntry {
+            candidate: Candidate::peer(addr(1), Services::STUN),
+            hop: 1,
+        },
+        SetEntry {
+            candidate: Candidate::peer(tls, Services::TURN),
+            hop: 1,
+        },
+        SetEntry {
+            candidate: Candidate::peer(v6, Services::BOTH),
+            hop: 1,
+        },
+    ];
+    let _ = node
+        .on_response(now, MessageKind::Join, &response(entries, 2))
+        .unwrap();
+    let pick = |f: Filter| -> Vec<TransportAddress> {
+        node.best_for(now, 10, &f)
+            .iter()
+            .map(|c| c.candidate().address)
+            .collect()
+    };
+    assert_eq!(
+        pick(Filter::services(Services::TURN).with_transport(Transport::Tls)),
+        [tls]
+    );
+    assert_eq!(pick(Filter::ANY.with_family(IpFamily::V6)), [v6]);
+    let mut stun = pick(Filter::services(Services::STUN));
+    stun.sort();
+    assert_eq!(stun, [addr(1), v6]);
+    // Owned: the node can change while the host holds them.
+    let held = node.best_for(now, 1, &Filter::ANY.with_transport(Transport::Tls));
+    assert!(node.forget(&tls).is_some());
+    assert_eq!(held[0].candidate().address, tls);
+    assert!(node
+        .best_for(now, 1, &Filter::ANY.with_transport(Transport::Tls))
+        .is_empty());
+}

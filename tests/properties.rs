@@ -219,7 +219,11 @@ fn filter() -> impl Strategy<Value = Filter> {
         services(),
         proptest::option::of(select(vec![IpFamily::V4, IpFamily::V6])),
     )
-        .prop_map(|(services, family)| Filter { services, family })
+        .prop_map(|(services, family)| Filter {
+            services,
+            family,
+            transport: None,
+        })
 }
 
 fn kind() -> impl Strategy<Value = MessageKind> {

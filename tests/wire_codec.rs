@@ -268,20 +268,37 @@ fn unknown_version() {
 }
 
 #[test]
-fn reserved_key_and_family_codes() {
+fn reserved_key_family_and_transport_codes() {
     let mut v = ipv4_vector();
     v[5] = 0x06;
     refuses(&v, WireError::UnknownKey(3));
     let mut v = ipv4_vector();
     v[7] = 0x0c;
     refuses(&v, WireError::UnknownFamily(3));
+    let mut v = ipv4_vector();
+    v[7] = 0x50;
+    refuses(&v, WireError::UnknownTransport(5));
+}
+
+#[test]
+fn the_filter_carries_a_transport() {
+    let filter = Filter::services(Services::TURN).with_transport(Transport::Tls);
+    let option = PiggybackOption::recursive(Some(n(10)), filter, UniquenessKey::Ip);
+    let mut b = Vec::new();
+    wire::encode_option(&option, Direction::Request, &CFG, &mut b).unwrap();
+    assert_eq!(
+        b[7],
+        0x02 | (3 << 4),
+        "TURN; any family; TLS (code 3) in bits 4–6"
+    );
+    assert_eq!(decode(&b).unwrap().filter(), filter);
 }
 
 #[test]
 fn reserved_bits_are_ignored() {
     let mut v = ipv4_vector();
     v[5] |= 0xf0; // bit 3 (0x08) announces a known list
-    v[7] |= 0xf0;
+    v[7] |= 0x80; // bits 4–6 carry the filter's transport
     v[11] |= 0xf8; // first entry's flags
     assert_eq!(decode(&v).unwrap(), decode(&ipv4_vector()).unwrap());
 }
@@ -922,10 +939,18 @@ fn arb_filter() -> impl Strategy<Value = Filter> {
             Just(Some(IpFamily::V4)),
             Just(Some(IpFamily::V6))
         ],
+        prop_oneof![
+            Just(None),
+            Just(Some(Transport::Udp)),
+            Just(Some(Transport::Tcp)),
+            Just(Some(Transport::Tls)),
+            Just(Some(Transport::Dtls))
+        ],
     )
-        .prop_map(|(s, family)| Filter {
+        .prop_map(|(s, family, transport)| Filter {
             services: Services::from_bits_truncate(s),
             family,
+            transport,
         })
 }
 

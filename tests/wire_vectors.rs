@@ -414,7 +414,8 @@ fn wire_md_size_table_is_the_examples_output() {
     );
 }
 
-/// `fuzz/seeds/decode_option/<name>` and `fuzz/seeds/decode_answer/<name>`
+/// `fuzz/seeds/decode_option/<name>`, `fuzz/seeds/decode_answer/<name>` and
+/// `fuzz/seeds/decode_advert/<name>`
 /// hold exactly WIRE.md's option and answer vectors, so the fuzzers start from the documented
 /// bytes. Skipped where `fuzz/` is absent (it is not packaged).
 #[test]
@@ -426,10 +427,9 @@ fn fuzz_seeds_are_the_vectors() {
     }
     let adverts: Vec<&str> = adverts().into_iter().map(|(n, _)| n).collect();
     for (name, bytes) in vectors() {
-        if adverts.contains(&name.as_str()) {
-            continue; // no advertisement fuzz target
-        }
-        let target = if name == "iterative-answer" {
+        let target = if adverts.contains(&name.as_str()) {
+            "decode_advert"
+        } else if name == "iterative-answer" {
             "decode_answer"
         } else {
             "decode_option"

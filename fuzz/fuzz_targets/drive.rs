@@ -120,6 +120,7 @@ fuzz_target!(|input: Input| {
     let filter = Filter {
         services: Services::from_bits_truncate(input.services),
         family,
+        transport: None,
     };
     let n = input.n.and_then(|n| N::new(n).ok());
     let mut option = if input.iterative {
@@ -212,7 +213,8 @@ fuzz_target!(|input: Input| {
                 let r = peer
                     .on_encoded_request(
                         now,
-                        MessageKind::Get, None,
+                        MessageKind::Get,
+                        None,
                         &mut encoded,
                         &wire_cfg,
                         &mut rng_wire,

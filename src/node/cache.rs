@@ -200,10 +200,20 @@ impl CandidateCache {
 
     /// Up to `k` usable candidates, best first (reserve ones last).
     pub(crate) fn best(&self, now: Instant, k: usize) -> Vec<CachedCandidate> {
+        self.best_matching(now, k, |_| true)
+    }
+
+    /// Up to `k` usable candidates that `keep` accepts, best first.
+    pub(crate) fn best_matching(
+        &self,
+        now: Instant,
+        k: usize,
+        keep: impl Fn(&CachedCandidate) -> bool,
+    ) -> Vec<CachedCandidate> {
         let mut v: Vec<CachedCandidate> = self
             .entries
             .iter()
-            .filter(|e| e.is_usable(now))
+            .filter(|e| e.is_usable(now) && keep(e))
             .copied()
             .collect();
         v.sort_by(|a, b| a.rank(b, now));

@@ -20,6 +20,7 @@ use std::time::{Instant, SystemTime};
 
 use crate::admission::{check_stamps, Admission, Inserted, StampError, Verdict};
 use crate::candidate::TransportAddress;
+use crate::filter::Filter;
 use crate::known::KnownKeys;
 use crate::n::N;
 use crate::option::{MessageKind, PiggybackOption, RoutingMode};
@@ -169,6 +170,22 @@ impl SendingNode {
     /// priority, more sightings.
     pub fn best(&self, now: Instant, k: usize) -> Vec<CachedCandidate> {
         self.cache.best(now, k)
+    }
+
+    /// Up to `k` usable candidates that pass `filter` (a service, a
+    /// transport, an address family), best first, in the order of
+    /// [`best`](Self::best).
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use stun_turn_discovery::*;
+    /// let node = SendingNode::new(NodeConfig::default());
+    /// let turn_over_tls = Filter::services(Services::TURN).with_transport(Transport::Tls);
+    /// assert!(node.best_for(Instant::now(), 1, &turn_over_tls).is_empty());
+    /// ```
+    pub fn best_for(&self, now: Instant, k: usize, filter: &Filter) -> Vec<CachedCandidate> {
+        self.cache
+            .best_matching(now, k, |c| filter.accepts(c.candidate()))
     }
 
     /// The cached candidate with the same key as `address`.

@@ -147,13 +147,7 @@ pub(crate) fn decode<B: Buf>(b: &mut B, index: u8) -> Result<Option<SetEntry>, W
     // Fields a later revision appends to an entry are skipped.
     let rest = body.remaining();
     body.advance(rest);
-    let transport = match transport {
-        entry::UDP => Transport::Udp,
-        entry::TCP => Transport::Tcp,
-        entry::TLS => Transport::Tls,
-        entry::DTLS => Transport::Dtls,
-        other => return Err(WireError::UnknownTransport(other)),
-    };
+    let transport = transport_of(transport).ok_or(WireError::UnknownTransport(transport))?;
     let role = match role {
         entry::PEER => Role::Peer,
         entry::CLIENT => Role::Client,
@@ -197,7 +191,19 @@ fn decode_ip<B: Buf>(b: &mut B) -> Result<Option<IpAddr>, WireError> {
     }
 }
 
-const fn transport_code(t: Transport) -> u8 {
+/// The transport of a transport code, if it is one.
+pub(crate) const fn transport_of(code: u8) -> Option<Transport> {
+    match code {
+        entry::UDP => Some(Transport::Udp),
+        entry::TCP => Some(Transport::Tcp),
+        entry::TLS => Some(Transport::Tls),
+        entry::DTLS => Some(Transport::Dtls),
+        _ => None,
+    }
+}
+
+/// The code of a transport.
+pub(crate) const fn transport_code(t: Transport) -> u8 {
     match t {
         Transport::Udp => entry::UDP,
         Transport::Tcp => entry::TCP,

@@ -76,6 +76,9 @@ pub(crate) mod value {
     pub(crate) const FAMILY_ANY: u8 = 0;
     pub(crate) const FAMILY_V4: u8 = 1;
     pub(crate) const FAMILY_V6: u8 = 2;
+    /// filter bits 4–6: transport, 0 = any, else the entry's transport code.
+    pub(crate) const TRANSPORT_SHIFT: u8 = 4;
+    pub(crate) const TRANSPORT_MASK: u8 = 0x70;
 }
 
 /// The advertisement's value: `format` at 0, `flags` at 1, `count` at 2,

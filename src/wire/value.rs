@@ -183,9 +183,14 @@ pub(crate) fn filter_of(filter: u8) -> Result<Filter, WireError> {
         v::FAMILY_V6 => Some(IpFamily::V6),
         other => return Err(WireError::UnknownFamily(other)),
     };
+    let transport = match (filter & v::TRANSPORT_MASK) >> v::TRANSPORT_SHIFT {
+        0 => None,
+        code => Some(entry::transport_of(code).ok_or(WireError::UnknownTransport(code))?),
+    };
     Ok(Filter {
         services: Services::from_bits_truncate(filter & v::FILTER_SERVICES_MASK),
         family,
+        transport,
     })
 }
 
@@ -208,5 +213,8 @@ fn filter_byte(f: Filter) -> u8 {
         Some(IpFamily::V4) => v::FAMILY_V4,
         Some(IpFamily::V6) => v::FAMILY_V6,
     };
-    (f.services.bits() & v::FILTER_SERVICES_MASK) | (family << v::FAMILY_SHIFT)
+    let transport = f.transport.map_or(0, entry::transport_code);
+    (f.services.bits() & v::FILTER_SERVICES_MASK)
+        | (family << v::FAMILY_SHIFT)
+        | (transport << v::TRANSPORT_SHIFT)
 }
