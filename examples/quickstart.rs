@@ -24,7 +24,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_wanted(N::new(12)?)
         .with_address_policy(policy);
     println!(
-        "intermediate peers: default N = {}, per-hop share {} (at most {} of the node's N = {} per hop), {:?} selection",
+        "intermediate peers: default N = {}, per-hop share {} (at most {} of the node's N = {} per hop), {} selection",
         peer_config.default_n(),
         peer_config.per_hop_share(),
         peer_config.per_hop_share().cap(node_config.wanted()),

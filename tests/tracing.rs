@@ -314,3 +314,33 @@ fn capture_is_scoped_to_its_closure() {
     assert!(none.is_empty());
     assert_eq!(debug_with(&inner, "k_before").len(), 1);
 }
+
+/// A table sync that refuses candidates says so at WARN, with the reason,
+/// so a host that drops the report still sees why a peer is missing.
+#[test]
+fn refused_table_entries_are_traced_at_warn() {
+    let mut table =
+        stun_turn_discovery::CandidateTable::new(stun_turn_discovery::peer::TableConfig::default());
+    let private = Candidate::peer(
+        TransportAddress::udp("10.0.0.7:3478".parse().unwrap()),
+        Services::BOTH,
+    );
+    let public = Candidate::peer(
+        TransportAddress::udp("11.0.0.7:3478".parse().unwrap()),
+        Services::BOTH,
+    );
+    let (report, events) =
+        capture(|| table.sync_source(Instant::now(), Source::RoutingTable, [private, public]));
+    assert_eq!((report.added, report.refused.len()), (1, 1));
+    let warns: Vec<&Captured> = events
+        .iter()
+        .filter(|e| e.level == Level::WARN && e.target.starts_with("stun_turn_discovery"))
+        .collect();
+    assert_eq!(warns.len(), 1);
+    let error = warns[0].get("error").unwrap();
+    assert!(
+        error.contains("10.0.0.7:3478/udp") && error.contains("private"),
+        "{error}"
+    );
+    assert_eq!(warns[0].get("source"), Some("RoutingTable"));
+}
