@@ -1,0 +1,1 @@
+//! chord: to be written.

@@ -1,0 +1,1 @@
+//! kademlia: to be written.

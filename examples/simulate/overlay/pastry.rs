@@ -1,0 +1,1 @@
+//! pastry: to be written.
