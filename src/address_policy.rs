@@ -5,6 +5,8 @@
 
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use core::fmt;
+
 use thiserror::Error;
 
 use crate::candidate::TransportAddress;
@@ -138,6 +140,26 @@ impl AddressPolicy {
             AddressClass::LinkLocal => self.link_local,
             AddressClass::Private => self.private,
             AddressClass::Documentation => self.documentation,
+        }
+    }
+}
+
+impl fmt::Display for AddressPolicy {
+    /// `public only`, or the classes allowed: `allows loopback, private`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let allowed: Vec<&str> = [
+            (self.loopback, "loopback"),
+            (self.link_local, "link-local"),
+            (self.private, "private"),
+            (self.documentation, "documentation"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect();
+        if allowed.is_empty() {
+            f.write_str("public only")
+        } else {
+            write!(f, "allows {}", allowed.join(", "))
         }
     }
 }

@@ -152,6 +152,8 @@ pub use peer::{CandidateTable, IntermediatePeer, Outcome, PeerConfig, SelectionP
 pub use set::{CandidateSet, SetEntry};
 pub use share::PerHopShare;
 
+/// The `bytes` this crate's signatures use (`BytesMut`, `Buf`, `BufMut`).
+pub use bytes;
 /// The `rand` this crate's signatures use (`&mut impl rand::Rng`), so a host
 /// need not match its version by hand.
 pub use rand;

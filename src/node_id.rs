@@ -26,6 +26,12 @@ impl NodeId {
     /// Longest node id accepted, in bytes.
     pub const MAX_LEN: usize = 32;
 
+    /// The empty id, the least of all ids.
+    pub const MIN: Self = Self {
+        len: 0,
+        bytes: [0; Self::MAX_LEN],
+    };
+
     /// A node id from its bytes.
     ///
     /// ```
@@ -50,6 +56,16 @@ impl NodeId {
     /// The id's bytes.
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes[..usize::from(self.len)]
+    }
+}
+
+impl fmt::Display for NodeId {
+    /// Lower-case hex.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for b in self.as_bytes() {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
     }
 }
 

@@ -248,3 +248,118 @@ fn advertised_entries_expire_unless_re_advertised() {
     assert_eq!(table.expire(t0 + Duration::from_secs(600)), 0);
     assert_eq!(table.expire(later + Duration::from_secs(600)), 1);
 }
+
+/// Two advertisers of the same server: one withdrawing leaves it in the
+/// table while the other still advertises it (§3.3.1 MUST, both ways).
+#[test]
+fn a_server_two_peers_advertise_stays_until_both_withdraw() {
+    let now = Instant::now();
+    let mut table = CandidateTable::new(peer::TableConfig::default());
+    let s = server(1, Services::BOTH, Transport::Udp);
+    let both = Advertisement::new([s]).unwrap();
+    let _ = table.advertised(now, Source::RoutingTable, id(1), &both);
+    let _ = table.advertised(now, Source::RoutingTable, id(2), &both);
+    let r = table.advertised(
+        now,
+        Source::RoutingTable,
+        id(2),
+        &Advertisement::not_willing(),
+    );
+    assert_eq!(r.removed, 0);
+    assert!(table.get(&s.address).is_some());
+    assert_eq!(table.advertiser_left(Source::RoutingTable, &id(1)), 1);
+    assert!(table.is_empty());
+}
+
+/// An advertiser leaving after another source synced the same server
+/// still takes its own source away.
+#[test]
+fn leaving_after_another_sources_sync_still_withdraws() {
+    let now = Instant::now();
+    let mut table = CandidateTable::new(peer::TableConfig::default());
+    let s = server(1, Services::BOTH, Transport::Udp);
+    let _ = table.advertised(
+        now,
+        Source::RoutingTable,
+        id(1),
+        &Advertisement::new([s]).unwrap(),
+    );
+    let _ = table.sync_source(now, Source::ConnectionTable, [s]);
+    assert_eq!(table.advertiser_left(Source::RoutingTable, &id(1)), 0);
+    let e = table.get(&s.address).unwrap();
+    assert!(!e.has_source(Source::RoutingTable) && e.has_source(Source::ConnectionTable));
+    let _ = table.sync_source(now, Source::ConnectionTable, []);
+    assert!(table.is_empty());
+}
+
+/// An advertiser's claims about its own priority and capacity are not
+/// believed by default: eight servers claiming the most of both get their
+/// source's default priority and no hints, so they are picked about as
+/// often as anyone else. A table that trusts advertisements keeps them.
+#[test]
+fn inflated_advertisements_are_not_believed_by_default() {
+    use rand::SeedableRng;
+    let now = Instant::now();
+    let inflated = |i: u8| {
+        server(100 + i, Services::BOTH, Transport::Udp)
+            .with_priority(u16::MAX)
+            .with_hints(PerformanceHints {
+                capacity: u16::MAX,
+                bandwidth_kbps: u32::MAX,
+                load_percent: 0,
+            })
+    };
+    let advert = Advertisement::new((0..8).map(inflated)).unwrap();
+    let honest = |table: &mut CandidateTable| {
+        for i in 1..=40u8 {
+            let a = Advertisement::new([server(i, Services::BOTH, Transport::Udp)]).unwrap();
+            let _ = table.advertised(now, Source::RoutingTable, id(i), &a);
+        }
+    };
+    let picks_of_inflated = |config: PeerConfig| {
+        let mut peer = IntermediatePeer::new(config);
+        honest(peer.table_mut());
+        let _ = peer
+            .table_mut()
+            .advertised(now, Source::RoutingTable, id(200), &advert);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let mut picks = 0;
+        for _ in 0..100 {
+            let mut o =
+                PiggybackOption::recursive(Some(N::DEFAULT), Filter::ANY, UniquenessKey::Ip);
+            let _ = peer.on_request(now, MessageKind::Get, None, &mut o, &mut rng);
+            picks += o
+                .set()
+                .iter()
+                .filter(|e| {
+                    e.candidate.address.ip().to_string().starts_with("11.0.0.1") && {
+                        let last = match e.candidate.address.ip() {
+                            IpAddr::V4(v4) => v4.octets()[3],
+                            IpAddr::V6(_) => 0,
+                        };
+                        last >= 100
+                    }
+                })
+                .count();
+        }
+        picks
+    };
+    let untrusted = picks_of_inflated(PeerConfig::default());
+    // 8 of 48 servers, 5 picks a request, 100 requests: about 83 expected.
+    assert!(
+        untrusted < 150,
+        "{untrusted} of 500 picks went to the inflated advertiser"
+    );
+    let trusted = picks_of_inflated(
+        PeerConfig::default()
+            .with_table(peer::TableConfig::default().with_trusted_advertisements(true)),
+    );
+    assert!(trusted > 450, "a trusting table believes them: {trusted}");
+    let mut table = CandidateTable::new(peer::TableConfig::default());
+    let _ = table.advertised(now, Source::RoutingTable, id(200), &advert);
+    let e = table.get(&inflated(0).address).unwrap();
+    assert_eq!(
+        (e.priority(), e.candidate().hints),
+        (300, PerformanceHints::default())
+    );
+}

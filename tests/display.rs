@@ -73,3 +73,44 @@ fn reports_read_as_sentences() {
         "JOIN: offered 3, saved 3, reserve 0, refreshed 0, dropped 0 (filter 0, policy 0, no room 0); usable 3, shortfall 7"
     );
 }
+
+/// A report a host edited or read back cannot make `Display` overflow.
+#[test]
+fn a_save_report_with_large_counts_displays() {
+    let mut node = SendingNode::new(NodeConfig::default());
+    let mut r = node
+        .on_answer(
+            Instant::now(),
+            MessageKind::Get,
+            1,
+            &CandidateSet::new(UniquenessKey::Ip),
+        )
+        .unwrap();
+    r.filtered = 200;
+    r.refused = 100;
+    r.no_room = 255;
+    assert!(r.to_string().contains("dropped 555"));
+}
+
+#[test]
+fn the_rest_reads_as_words_too() {
+    assert_eq!(AddressPolicy::default().to_string(), "public only");
+    assert_eq!(
+        AddressPolicy::default()
+            .allow_private(true)
+            .allow_loopback(true)
+            .to_string(),
+        "allows loopback, private"
+    );
+    assert_eq!(NodeId::new(&[0xab, 0x01]).unwrap().to_string(), "ab01");
+    let mut table = CandidateTable::new(peer::TableConfig::default());
+    let private = Candidate::peer(
+        TransportAddress::udp("10.0.0.1:3478".parse().unwrap()),
+        Services::BOTH,
+    );
+    let r = table.sync_source(Instant::now(), Source::RoutingTable, [private]);
+    assert_eq!(
+        r.to_string(),
+        "added 0, updated 0, removed 0, not willing 0, refused 1"
+    );
+}

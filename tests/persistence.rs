@@ -210,3 +210,39 @@ fn best_for_picks_by_service_transport_and_family() {
         .best_for(now, 1, &Filter::ANY.with_transport(Transport::Tls))
         .is_empty());
 }
+
+/// A snapshot claiming refresh times after the import's wall clock (a
+/// clock stepped back, or an edited file) cannot make entries outlive
+/// their lifetime.
+#[test]
+fn refresh_times_in_the_future_count_as_now() {
+    let t0 = Instant::now();
+    let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    let mut snapshot = learned(t0).export(t0, wall);
+    for c in &mut snapshot.candidates {
+        c.refreshed = wall + Duration::from_secs(86_400);
+    }
+    let mut node = SendingNode::new(NodeConfig::default());
+    let report = node.import(t0, wall, &snapshot);
+    assert_eq!(report.restored, 10);
+    let lifetime = node.config().entry_lifetime();
+    assert_eq!(node.best(t0 + lifetime, 64).len(), 0);
+    assert_eq!(node.expire(t0 + lifetime), 10);
+}
+
+/// Entries past their lifetime are neither handed out nor counted, even
+/// before `expire` removes them.
+#[test]
+fn cached_candidates_past_their_lifetime_are_not_handed_out() {
+    let t0 = Instant::now();
+    let node = learned(t0);
+    let lifetime = node.config().entry_lifetime();
+    assert_eq!(
+        node.best(t0 + lifetime - Duration::from_millis(1), 64)
+            .len(),
+        10
+    );
+    assert!(node.best(t0 + lifetime, 64).is_empty());
+    assert_eq!(node.shortfall(t0 + lifetime), 10);
+    assert_eq!(node.len(), 10, "still there until expire");
+}

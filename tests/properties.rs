@@ -669,9 +669,10 @@ fn check_cache(node: &SendingNode, now: Instant) -> Result<(), TestCaseError> {
 }
 
 /// The structural checks a sending node makes on a set whose entries must
-/// carry hops in `first..=last` (non-decreasing) and number at most N.
-fn structurally_bad(set: &CandidateSet, n: N, first: u8, last: u8) -> bool {
-    if set.len() > usize::from(n.get()) {
+/// be unique by the node's key, carry hops in `first..=last`
+/// (non-decreasing) and number at most N.
+fn structurally_bad(set: &CandidateSet, key: UniquenessKey, n: N, first: u8, last: u8) -> bool {
+    if set.key() != key || set.len() > usize::from(n.get()) {
         return true;
     }
     let mut prev = first;
@@ -777,8 +778,8 @@ fn check_save(
             .iter_mut()
             .find(|m| config.key().same(&m.address, &c.address))
         {
-            // Known: refreshed, and out of reserve once within a share.
-            m.reserve &= !in_share;
+            // Known: refreshed; its reserve state stays (only a success
+            // takes a candidate out of reserve).
             m.hop = e.hop;
             refreshed += 1;
         } else if model.len() < capacity {
@@ -1072,7 +1073,8 @@ proptest! {
             // With `hop() <= 1` no peer processed the request: any entry is
             // out of range.
             let expect_err = Some(
-                option.mode() != RoutingMode::Recursive || structurally_bad(&set, wanted, 1, last),
+                option.mode() != RoutingMode::Recursive
+                    || structurally_bad(&set, node.config().key(), wanted, 1, last),
             );
             let at = tick();
             check_save(&mut node, at, kind, &set, expect_err, |node| node.on_response(at, kind, &option))?;
@@ -1081,7 +1083,7 @@ proptest! {
         // Forged iterative answers.
         for (hop, forged) in &answers {
             let set = forged.set(wanted, *hop, *hop);
-            let expect_err = structurally_bad(&set, wanted, *hop, *hop);
+            let expect_err = structurally_bad(&set, node.config().key(), wanted, *hop, *hop);
             let at = tick();
             check_save(&mut node, at, kind, &set, Some(expect_err), |node| node.on_answer(at, kind, *hop, &set))?;
         }

@@ -328,3 +328,105 @@ fn an_options_list_that_cannot_grow_is_left_as_it_was() {
     );
     assert_eq!(m, before);
 }
+
+/// A message whose options list ends in a short option of our type (here
+/// four bytes: a header and no value) is refused with a typed error, not a
+/// panic, and left as it was.
+#[test]
+fn a_short_option_at_the_end_of_a_message_is_refused() {
+    let now = Instant::now();
+    let mut p = peer(0, 10);
+    let mut m = BytesMut::new();
+    m.put_u32(0xd245_4c4f);
+    m.put_slice(&[0; 12]);
+    m.put_u32(42);
+    m.put_slice(&[0; 16]);
+    m.put_u16(4);
+    m.put_slice(&[1, 4, 0, 0]);
+    let before = m.clone();
+    let err = p
+        .on_reload_request(
+            now,
+            MessageKind::Join,
+            None,
+            &mut m,
+            &CFG,
+            &mut ChaCha8Rng::seed_from_u64(1),
+        )
+        .unwrap_err();
+    assert_eq!(err, WireError::Truncated { what: "version" });
+    assert_eq!(m, before);
+    assert_eq!(p.stats().malformed, 1);
+}
+
+/// An iterative option in a whole message is the host's to answer with
+/// `on_request` (which counts it); `on_reload_request` says so and does
+/// not count it as malformed.
+#[test]
+fn an_iterative_option_in_a_message_is_not_counted_as_malformed() {
+    let now = Instant::now();
+    let mut p = peer(0, 10);
+    let option = encoded(&PiggybackOption::iterative(
+        Some(N::DEFAULT),
+        Filter::ANY,
+        UniquenessKey::Ip,
+        1,
+    ));
+    let mut m = message(&option, 0);
+    let err = p
+        .on_reload_request(
+            now,
+            MessageKind::Get,
+            None,
+            &mut m,
+            &CFG,
+            &mut ChaCha8Rng::seed_from_u64(1),
+        )
+        .unwrap_err();
+    assert_eq!(
+        err,
+        WireError::WrongMode {
+            expected: "recursive option"
+        }
+    );
+    assert_eq!(p.stats().malformed, 0);
+}
+
+/// An entry of an address type this crate does not know is kept by the
+/// in-place append (and counted in K), where decoding drops it: the one
+/// case in which the in-place append and decode + on_request + encode
+/// differ, as the rustdoc of `on_encoded_request` says.
+#[test]
+fn unknown_address_types_are_kept_in_place() {
+    let now = Instant::now();
+    let mut p = peer(0, 10);
+    // An option with K = 1 whose entry has address type 3 (7 bytes of
+    // "address"), then N = 1.
+    let option = encoded(&PiggybackOption::recursive(
+        Some(N::MIN),
+        Filter::ANY,
+        UniquenessKey::Ip,
+    ));
+    let mut bytes = BytesMut::from(&option[..]);
+    let entry: &[u8] = &[12, 0, 3, 1, 1, 1, 3, 5, 1, 2, 3, 4, 5];
+    bytes.extend_from_slice(entry);
+    bytes[9] = 1; // K
+    let len = (bytes.len() - 4) as u16;
+    bytes[2..4].copy_from_slice(&len.to_be_bytes());
+    let decoded = wire::decode_option(&mut &bytes[..], &CFG).unwrap();
+    assert_eq!(decoded.set().len(), 0, "decoding drops the unknown entry");
+    let before = bytes.clone();
+    let report = p
+        .on_encoded_request(
+            now,
+            MessageKind::Get,
+            None,
+            &mut bytes,
+            &CFG,
+            &mut ChaCha8Rng::seed_from_u64(1),
+        )
+        .unwrap();
+    // In place, K = 1 = N already: nothing added, the entry kept.
+    assert_eq!((report.k_before, report.added()), (1, 0));
+    assert_eq!(&bytes[10..], &before[10..]);
+}

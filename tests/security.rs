@@ -523,3 +523,139 @@ fn the_limit_holds_on_the_encoded_paths() {
     let decoded = wire::decode_option(&mut &second[..], &cfg).unwrap();
     assert_eq!((decoded.set().len(), decoded.hop()), (0, 2));
 }
+
+/// A first hop that fills the whole set (as the draft allows) cannot make
+/// its over-share candidates count by sending them again: the node names
+/// what it holds, reserve included, and only a success takes a candidate
+/// out of reserve. The node keeps asking, on other paths.
+#[test]
+fn the_same_first_hop_cannot_promote_its_reserve() {
+    let now = Instant::now();
+    let mut hop1 = IntermediatePeer::new(PeerConfig::draft_literal());
+    let _ = hop1.table_mut().sync_source(
+        now,
+        Source::RoutingTable,
+        (0..10).map(|i| Candidate::peer(addr(i), Services::BOTH)),
+    );
+    let mut node = node();
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    for _ in 0..5 {
+        let mut option = node.recursive_option();
+        let _ = hop1.on_request(now, MessageKind::Get, None, &mut option, &mut rng);
+        let _ = node.on_response(now, MessageKind::Get, &option).unwrap();
+    }
+    assert_eq!(
+        node.shortfall(now),
+        5,
+        "half of N still wanted from elsewhere"
+    );
+    assert_eq!(node.candidates().filter(|c| c.is_reserve()).count(), 5);
+}
+
+/// What the node learned by using a candidate stands against any later
+/// (unsigned) set: a forged set cannot strip a proven TURN server's TURN.
+#[test]
+fn a_forged_set_cannot_rewrite_a_candidate_that_worked() {
+    let now = Instant::now();
+    let mut node = node();
+    let proven = entry(7, 1, 300);
+    let set = CandidateSet::from_entries(UniquenessKey::Ip, [proven]).unwrap();
+    let _ = node.on_answer(now, MessageKind::Get, 1, &set).unwrap();
+    assert!(node.feedback(
+        now,
+        &addr(7),
+        Feedback::Worked {
+            rtt: Duration::from_millis(9)
+        }
+    ));
+    let mut stripped = proven;
+    stripped.candidate.services = Services::STUN;
+    stripped.candidate.priority = Some(1);
+    stripped.hop = 2;
+    let set = CandidateSet::from_entries(UniquenessKey::Ip, [stripped]).unwrap();
+    let _ = node.on_answer(now, MessageKind::Get, 2, &set).unwrap();
+    let turn = node.best_for(now, 1, &Filter::services(Services::TURN));
+    assert_eq!(turn.len(), 1);
+    assert_eq!(turn[0].candidate().priority, Some(300));
+}
+
+/// A set unique by another key than the node asked for is refused whole:
+/// its uniqueness and per-hop counts mean something else.
+#[test]
+fn a_set_under_another_key_is_refused() {
+    let now = Instant::now();
+    let mut node = node();
+    let set = CandidateSet::from_entries(UniquenessKey::IpPort, [entry(1, 1, 1)]).unwrap();
+    assert_eq!(
+        node.on_answer(now, MessageKind::Get, 1, &set).unwrap_err(),
+        ResponseError::WrongKey {
+            found: UniquenessKey::IpPort
+        }
+    );
+    assert!(node.is_empty());
+}
+
+/// A refused in-message append does not spend the requester's token.
+#[test]
+fn a_refused_message_spends_no_token() {
+    use stun_turn_discovery::peer::{RequestLimit, Requester, Stop};
+    let now = Instant::now();
+    let limit = RequestLimit::new(1, 1).unwrap();
+    let mut peer = IntermediatePeer::new(PeerConfig::default().with_request_limit(limit));
+    let _ = peer.table_mut().sync_source(
+        now,
+        Source::RoutingTable,
+        (0..20).map(|i| Candidate::peer(addr(i), Services::BOTH)),
+    );
+    let cfg = WireConfig::default();
+    let from = Some(Requester::Address("11.9.9.9".parse().unwrap()));
+    let mut rng = ChaCha8Rng::seed_from_u64(6);
+    let empty = PiggybackOption::recursive(Some(N::DEFAULT), Filter::ANY, UniquenessKey::Ip);
+    let mut option = BytesMut::new();
+    wire::encode_option(&empty, Direction::Request, &cfg, &mut option).unwrap();
+    // A message whose options list is nearly full: refused, untouched.
+    let mut padding = vec![0x07, 0x00];
+    padding.extend_from_slice(&65_000u16.to_be_bytes());
+    padding.resize(4 + 65_000, 0);
+    let options: Vec<u8> = [&padding[..], &option[..]].concat();
+    let mut m = BytesMut::new();
+    m.extend_from_slice(&0xd245_4c4f_u32.to_be_bytes());
+    m.extend_from_slice(&[0; 12]);
+    m.extend_from_slice(&((38 + options.len()) as u32).to_be_bytes());
+    m.extend_from_slice(&[0; 16]);
+    m.extend_from_slice(&(options.len() as u16).to_be_bytes());
+    m.extend_from_slice(&options);
+    let before = m.clone();
+    assert!(peer
+        .on_reload_request(now, MessageKind::Get, from, &mut m, &cfg, &mut rng)
+        .is_err());
+    assert_eq!(m, before);
+    // The requester's one token is still there.
+    let r = peer
+        .on_encoded_request(now, MessageKind::Get, from, &mut option, &cfg, &mut rng)
+        .unwrap();
+    assert_ne!(r.stop, Stop::Limited);
+    assert_eq!(r.added(), 5);
+}
+
+/// An IPv4 requester and its IPv4-mapped IPv6 spelling share one bucket.
+#[test]
+fn one_bucket_per_address_however_spelled() {
+    use stun_turn_discovery::peer::{RequestLimit, Requester, Stop};
+    let now = Instant::now();
+    let limit = RequestLimit::new(1, 1).unwrap();
+    let mut peer = IntermediatePeer::new(PeerConfig::default().with_request_limit(limit));
+    let _ = peer.table_mut().sync_source(
+        now,
+        Source::RoutingTable,
+        (0..20).map(|i| Candidate::peer(addr(i), Services::BOTH)),
+    );
+    let mut rng = ChaCha8Rng::seed_from_u64(6);
+    let v4 = Requester::Address("11.9.9.9".parse().unwrap());
+    let mapped = Requester::Address("::ffff:11.9.9.9".parse().unwrap());
+    let mut a = PiggybackOption::recursive(Some(N::DEFAULT), Filter::ANY, UniquenessKey::Ip);
+    let mut b = a.clone();
+    let _ = peer.on_request(now, MessageKind::Get, Some(v4), &mut a, &mut rng);
+    let o = peer.on_request(now, MessageKind::Get, Some(mapped), &mut b, &mut rng);
+    assert_eq!(o.report().stop, Stop::Limited);
+}

@@ -1221,3 +1221,26 @@ fn on_encoded_request_refuses_a_malformed_option_and_leaves_it() {
     assert_eq!(err, Err(WireError::KMismatch { k: 3, found: 2 }));
     assert_eq!(&bytes[..], &v[..]);
 }
+
+/// An answer never holds more than the N its peer says it worked to: the
+/// encoder refuses what the decoder would.
+#[test]
+fn encode_answer_refuses_k_above_n() {
+    let set = CandidateSet::from_entries(
+        UniquenessKey::Ip,
+        (1..=3u8).map(|i| SetEntry {
+            candidate: Candidate::peer(
+                TransportAddress::udp(format!("45.0.0.{i}:3478").parse().unwrap()),
+                Services::BOTH,
+            ),
+            hop: 1,
+        }),
+    )
+    .unwrap();
+    let mut b = Vec::new();
+    assert_eq!(
+        wire::encode_answer(&set, AnswerInfo { hop: 1, n: n(2) }, &CFG, &mut b),
+        Err(WireError::KAboveN { k: 3, n: n(2) })
+    );
+    assert!(b.is_empty());
+}

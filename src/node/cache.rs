@@ -87,8 +87,10 @@ impl CachedCandidate {
     }
 
     /// Whether it is held as reserve: it came beyond its hop's share of N
-    /// and has neither come within a share since nor worked. Reserve
-    /// candidates rank after all others and do not count as wanted ones.
+    /// and has not worked since. Reserve candidates rank after all others
+    /// and do not count as wanted ones; only a success
+    /// ([`Feedback::Worked`]) takes one out of reserve, since a hop that
+    /// sends it again proves nothing (it may be the same hop).
     pub fn is_reserve(&self) -> bool {
         self.reserve
     }
@@ -147,17 +149,26 @@ impl CachedCandidate {
 pub(crate) struct CandidateCache {
     key: UniquenessKey,
     capacity: usize,
+    lifetime: Duration,
     entries: Vec<CachedCandidate>,
 }
 
 impl CandidateCache {
-    /// An empty cache.
-    pub(crate) fn new(key: UniquenessKey, capacity: u8) -> Self {
+    /// An empty cache whose entries live `lifetime` unless seen again or
+    /// working.
+    pub(crate) fn new(key: UniquenessKey, capacity: u8, lifetime: Duration) -> Self {
         Self {
             key,
             capacity: usize::from(capacity.max(1)),
+            lifetime,
             entries: Vec::new(),
         }
+    }
+
+    /// Whether `e` is within its lifetime at `now`; one that is not is
+    /// neither handed out nor counted, and [`Self::expire`] removes it.
+    pub(crate) fn is_live(&self, e: &CachedCandidate, now: Instant) -> bool {
+        now.saturating_duration_since(e.refreshed) < self.lifetime
     }
 
     /// Number of cached candidates.
@@ -173,7 +184,10 @@ impl CandidateCache {
     /// Candidates that count towards those wanted at `now`: usable and
     /// not reserve.
     pub(crate) fn counted(&self, now: Instant) -> usize {
-        self.entries.iter().filter(|e| e.counts(now)).count()
+        self.entries
+            .iter()
+            .filter(|e| e.counts(now) && self.is_live(e, now))
+            .count()
     }
 
     /// The entry with the same key as `address`.
@@ -213,7 +227,7 @@ impl CandidateCache {
         let mut v: Vec<CachedCandidate> = self
             .entries
             .iter()
-            .filter(|e| e.is_usable(now) && keep(e))
+            .filter(|e| e.is_usable(now) && self.is_live(e, now) && keep(e))
             .copied()
             .collect();
         v.sort_by(|a, b| a.rank(b, now));
@@ -266,8 +280,10 @@ impl CandidateCache {
     }
 
     /// Merges one candidate seen in a set at hop `hop`, within its hop's
-    /// share or (`in_share` false) beyond it. A known entry is refreshed,
-    /// and leaves reserve once it comes within a share.
+    /// share or (`in_share` false) beyond it. A known entry is refreshed and
+    /// keeps its reserve state; its description (services, priority, hints)
+    /// is replaced by the set's unless it has worked, in which case what the
+    /// node learned by using it stands against an unsigned set.
     pub(crate) fn merge(
         &mut self,
         now: Instant,
@@ -280,8 +296,7 @@ impl CandidateCache {
             e.refreshed = now;
             e.sightings = e.sightings.saturating_add(1);
             e.hop = hop;
-            e.reserve &= !in_share;
-            if e.candidate.address == candidate.address {
+            if e.srtt.is_none() && e.candidate.address == candidate.address {
                 e.candidate = candidate;
             }
             return Inserted::Known;
@@ -342,9 +357,10 @@ impl CandidateCache {
         }
     }
 
-    /// Removes entries neither seen nor working within `lifetime`.
-    pub(crate) fn expire(&mut self, now: Instant, lifetime: Duration) -> usize {
+    /// Removes entries neither seen nor working within the lifetime.
+    pub(crate) fn expire(&mut self, now: Instant) -> usize {
         let before = self.entries.len();
+        let lifetime = self.lifetime;
         self.entries
             .retain(|e| now.saturating_duration_since(e.refreshed) < lifetime);
         before - self.entries.len()

@@ -62,7 +62,11 @@ impl SendingNode {
     /// A sending node with an empty cache.
     pub fn new(config: NodeConfig) -> Self {
         Self {
-            cache: CandidateCache::new(config.key(), config.cache_capacity()),
+            cache: CandidateCache::new(
+                config.key(),
+                config.cache_capacity(),
+                config.entry_lifetime(),
+            ),
             config,
             stats: NodeStats::default(),
         }
@@ -103,16 +107,16 @@ impl SendingNode {
     }
 
     /// What the options tell hops this node holds: up to
-    /// [`NodeConfig::known_hint`] cached candidates that are not reserve,
-    /// the most recently refreshed first (a reserve candidate sent again by
-    /// another hop within its share leaves reserve, so it is not named).
+    /// [`NodeConfig::known_hint`] cached candidates, reserve ones included,
+    /// the most recently refreshed first. A hop then
+    /// sends candidates the node does not have, and the same hop cannot
+    /// make the node's reserve count by sending it again.
     pub fn known(&self) -> KnownKeys {
         let hint = usize::from(self.config.known_hint());
         if hint == 0 {
             return KnownKeys::new();
         }
-        let mut held: Vec<&CachedCandidate> =
-            self.cache.iter().filter(|c| !c.is_reserve()).collect();
+        let mut held: Vec<&CachedCandidate> = self.cache.iter().collect();
         held.sort_by(|a, b| {
             b.refreshed()
                 .cmp(&a.refreshed())
@@ -241,7 +245,7 @@ impl SendingNode {
     /// Drops cached candidates neither seen again nor working within the
     /// configured lifetime; returns how many went.
     pub fn expire(&mut self, now: Instant) -> usize {
-        let gone = self.cache.expire(now, self.config.entry_lifetime());
+        let gone = self.cache.expire(now);
         self.stats.expired += gone as u64;
         gone
     }
@@ -273,7 +277,8 @@ impl SendingNode {
     /// Candidates not refreshed within [`NodeConfig::entry_lifetime`], or
     /// that this node's filter or address policy refuses now, are left out;
     /// the per-hop share does not apply (each keeps the reserve state it
-    /// had). Candidates already cached keep their current state.
+    /// had). Candidates already cached keep their current state. A refresh
+    /// time later than `wall` counts as `wall`.
     pub fn import(
         &mut self,
         now: Instant,
@@ -284,7 +289,9 @@ impl SendingNode {
         let mut restore = Vec::with_capacity(snapshot.candidates.len());
         let lifetime = self.config.entry_lifetime();
         for s in &snapshot.candidates {
-            let refreshed = persist::to_instant(s.refreshed, now, wall);
+            // A refresh time after `wall` (a clock stepped back, or an edited
+            // file) counts as now: no entry outlives its lifetime.
+            let refreshed = persist::to_instant(s.refreshed, now, wall).map(|r| r.min(now));
             let Some(refreshed) =
                 refreshed.filter(|r| now.saturating_duration_since(*r) < lifetime)
             else {
@@ -340,6 +347,9 @@ impl SendingNode {
         let n: N = self.config.wanted();
         let entries = set.entries();
         // Structural checks first: a refused set changes nothing.
+        if set.key() != self.config.key() {
+            return Err(ResponseError::WrongKey { found: set.key() });
+        }
         if entries.len() > n.len() {
             return Err(ResponseError::TooMany {
                 k: entries.len(),

@@ -66,6 +66,17 @@ pub struct ImportReport {
     pub no_room: u32,
 }
 
+impl core::fmt::Display for ImportReport {
+    /// `restored 9, expired 1, refused 0, duplicate 0, no room 0`.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "restored {}, expired {}, refused {}, duplicate {}, no room {}",
+            self.restored, self.expired, self.refused, self.duplicate, self.no_room
+        )
+    }
+}
+
 /// The wall-clock time of `t`, given that `now` is `wall`.
 pub(crate) fn to_wall(t: Instant, now: Instant, wall: SystemTime) -> SystemTime {
     if t <= now {

@@ -20,6 +20,13 @@ pub enum ResponseError {
         /// Mode found.
         found: RoutingMode,
     },
+    /// The set is unique by another key than this node asked for: its
+    /// per-hop counts and its uniqueness mean something else.
+    #[error("the set is unique by {found}, not by the key this node asked for")]
+    WrongKey {
+        /// The key found.
+        found: crate::key::UniquenessKey,
+    },
     /// More candidates than this node asked for (K above the N it sent,
     /// whatever N the response claims).
     #[error("response carries K = {k} candidates, more than the N = {n} asked for")]
@@ -95,7 +102,7 @@ impl fmt::Display for SaveReport {
             self.saved,
             self.reserved,
             self.refreshed,
-            self.filtered + self.refused + self.no_room,
+            u16::from(self.filtered) + u16::from(self.refused) + u16::from(self.no_room),
             self.filtered,
             self.refused,
             self.no_room,

@@ -12,6 +12,8 @@ pub struct NodeStats {
     pub sets_accepted: u64,
     /// Sets refused whole: wrong routing mode.
     pub refused_wrong_mode: u64,
+    /// Sets refused whole: unique by another key than asked for.
+    pub refused_wrong_key: u64,
     /// Sets refused whole: more candidates than asked for.
     pub refused_too_many: u64,
     /// Sets refused whole: impossible or reordered hop stamps.
@@ -54,6 +56,7 @@ impl NodeStats {
                 self.no_room += u64::from(r.no_room);
             }
             Err(ResponseError::WrongMode { .. }) => self.refused_wrong_mode += 1,
+            Err(ResponseError::WrongKey { .. }) => self.refused_wrong_key += 1,
             Err(ResponseError::TooMany { .. }) => self.refused_too_many += 1,
             Err(ResponseError::HopOutOfRange { .. } | ResponseError::HopOrder { .. }) => {
                 self.refused_hop_stamps += 1;

@@ -59,8 +59,18 @@ pub(crate) fn on_reload_request<R: Rng + ?Sized>(
     let Some(range) = wire::find_option(message, wire_config)? else {
         return Ok(None);
     };
-    // The option's own bytes before the append, to undo it if the
-    // message's length fields cannot take the growth.
+    // Everything is checked before anything happens (the requester's
+    // token included): the option itself, its mode, and room in the
+    // message's length fields for the most one append can add.
+    let view = OptionView::new_checked(&message[range.clone()], wire_config)?;
+    if view.mode() != RoutingMode::Recursive {
+        return Err(WireError::WrongMode {
+            expected: "recursive option",
+        });
+    }
+    wire::check_room(message)?;
+    // The option's own bytes before the append (a checked option is at
+    // least this long), to undo it should the lengths still not take it.
     let mut saved = [0u8; OPTION_HEAD];
     saved.copy_from_slice(&message[range.start..range.start + OPTION_HEAD]);
     let (report, grown) = append(

@@ -32,7 +32,7 @@ impl fmt::Display for Requester {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Address(ip) => write!(f, "{ip}"),
-            Self::Node(id) => write!(f, "{id:?}"),
+            Self::Node(id) => write!(f, "node {id}"),
         }
     }
 }

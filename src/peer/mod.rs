@@ -173,7 +173,10 @@ impl IntermediatePeer {
     /// ([`wire::encode_option`](crate::wire::encode_option)). The entries
     /// already there are read for their keys but not rewritten; new entries
     /// go at the end, and the K, hop and length fields are patched. The
-    /// same seed gives the same bytes as decode, `on_request`, encode.
+    /// same seed gives the same bytes as decode, `on_request`, encode, for
+    /// an option whose entries all have address types this crate knows:
+    /// an entry of another type is kept (and counted in K) in place, where
+    /// decoding would drop it; reserved flag bits are kept likewise.
     ///
     /// The option grew by its new length minus its old one, which the host
     /// adds to its message's length fields. No heap allocation when
@@ -224,7 +227,7 @@ impl IntermediatePeer {
             rng,
             allowed,
         );
-        self.record(result.as_ref().ok());
+        self.record(result.as_ref());
         result
     }
 
@@ -264,16 +267,19 @@ impl IntermediatePeer {
         );
         match &result {
             Ok(Some(report)) => self.stats.record(report),
-            Ok(None) => {}
+            // An iterative option is the host's to decode and answer with
+            // on_request, which counts it.
+            Ok(None) | Err(WireError::WrongMode { .. }) => {}
             Err(_) => self.stats.malformed += 1,
         }
         result
     }
 
-    fn record(&mut self, report: Option<&HopReport>) {
-        match report {
-            Some(r) => self.stats.record(r),
-            None => self.stats.malformed += 1,
+    fn record(&mut self, result: Result<&HopReport, &WireError>) {
+        match result {
+            Ok(r) => self.stats.record(r),
+            Err(WireError::WrongMode { .. }) => {}
+            Err(_) => self.stats.malformed += 1,
         }
     }
 
@@ -292,6 +298,11 @@ impl IntermediatePeer {
 fn allow(limiter: &mut Option<Limiter>, now: Instant, from: Option<Requester>) -> bool {
     match (limiter, from) {
         (Some(l), Some(r)) => {
+            // One bucket per address, however it is spelled.
+            let r = match r {
+                Requester::Address(ip) => Requester::Address(ip.to_canonical()),
+                node => node,
+            };
             let ok = l.allow(now, r);
             if !ok {
                 tracing::debug!(requester = %r, "requester over its limit: nothing added");

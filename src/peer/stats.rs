@@ -25,7 +25,10 @@ pub struct PeerStats {
     pub hop_cap: u64,
     /// Requests whose requester was over its limit: nothing added.
     pub limited: u64,
-    /// Encoded options or messages refused as malformed (nothing written).
+    /// Encoded options or messages refused (malformed, or no room in a
+    /// RELOAD message's length fields); nothing was written. An iterative
+    /// option in `on_reload_request`, which the host answers through
+    /// `on_request`, is not counted here.
     pub malformed: u64,
     /// Responses forwarded (§4.2 step 1).
     pub responses: u64,

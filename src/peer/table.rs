@@ -16,7 +16,7 @@ use thiserror::Error;
 
 use crate::address_policy::AddressClass;
 use crate::advert::Advertisement;
-use crate::candidate::{Candidate, Source, TransportAddress};
+use crate::candidate::{Candidate, PerformanceHints, Source, TransportAddress};
 use crate::node_id::NodeId;
 
 use super::table_config::TableConfig;
@@ -73,6 +73,21 @@ pub struct SyncReport {
     pub not_willing: u32,
     /// Candidates refused, with the reason.
     pub refused: Vec<TableError>,
+}
+
+impl core::fmt::Display for SyncReport {
+    /// `added 3, updated 1, removed 0, not willing 0, refused 1`.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "added {}, updated {}, removed {}, not willing {}, refused {}",
+            self.added,
+            self.updated,
+            self.removed,
+            self.not_willing,
+            self.refused.len()
+        )
+    }
 }
 
 /// One entry of the candidate table: a candidate, the sources it was
@@ -189,6 +204,9 @@ pub struct CandidateTable {
     by_performance: Vec<u32>,
     weights: Weights,
     generation: u32,
+    /// What each advertiser advertised, per source: an address leaves a
+    /// source only when no advertiser of that source advertises it.
+    advertised: BTreeMap<(Source, NodeId), Vec<TransportAddress>>,
 }
 
 impl CandidateTable {
@@ -202,6 +220,7 @@ impl CandidateTable {
             by_performance: Vec::new(),
             weights: Weights::default(),
             generation: 0,
+            advertised: BTreeMap::new(),
         }
     }
 
@@ -396,46 +415,71 @@ impl CandidateTable {
         advert: &Advertisement,
     ) -> SyncReport {
         let mut report = SyncReport::default();
+        let old = self
+            .advertised
+            .remove(&(source, advertiser))
+            .unwrap_or_default();
+        let mut held = Vec::with_capacity(advert.servers().len());
+        let trusted = self.config.trusts_advertisements();
         for server in advert.servers() {
-            match self.upsert(now, source, server.with_node_id(advertiser)) {
-                Ok(Upserted::Added) => report.added += 1,
-                Ok(Upserted::Updated) => report.updated += 1,
+            let mut candidate = server.with_node_id(advertiser);
+            if !trusted {
+                // The advertiser's word on its own priority and capacity is
+                // a claim; the source's default priority stands instead.
+                candidate.priority = None;
+                candidate.hints = PerformanceHints::default();
+            }
+            match self.upsert(now, source, candidate) {
+                Ok(up) => {
+                    match up {
+                        Upserted::Added => report.added += 1,
+                        Upserted::Updated => report.updated += 1,
+                    }
+                    held.push(candidate.address);
+                }
                 Err(TableError::NotWilling { .. }) => report.not_willing += 1,
                 Err(e) => refuse(&mut report, source, e),
             }
         }
-        report.removed = self.drop_advertiser(source, &advertiser, |address| {
-            advert.servers().iter().any(|s| s.address == *address)
-        });
+        let gone: Vec<TransportAddress> = old.into_iter().filter(|a| !held.contains(a)).collect();
+        if !held.is_empty() {
+            self.advertised.insert((source, advertiser), held);
+        }
+        report.removed = self.withdraw(source, &gone);
         report
     }
 
     /// The advertiser left `source` (its routing entry, neighbor slot or
-    /// client association is gone): its servers lose `source`, and go when
-    /// no source is left (§3.3.1: only peers in the routing state count).
-    /// Returns how many entries went.
+    /// client association is gone): the servers it advertised lose `source`
+    /// unless another advertiser of `source` still advertises them, and go
+    /// when no source is left (§3.3.1: only peers in the routing state
+    /// count). Returns how many entries went.
     pub fn advertiser_left(&mut self, source: Source, advertiser: &NodeId) -> u32 {
-        self.drop_advertiser(source, advertiser, |_| false)
+        let old = self
+            .advertised
+            .remove(&(source, *advertiser))
+            .unwrap_or_default();
+        self.withdraw(source, &old)
     }
 
-    /// Drops `source` from the entries `advertiser` put there, except those
-    /// `keep` says; returns how many entries went.
-    fn drop_advertiser(
-        &mut self,
-        source: Source,
-        advertiser: &NodeId,
-        keep: impl Fn(&TransportAddress) -> bool,
-    ) -> u32 {
+    /// Drops `source` from the entries at `addresses` that no advertiser of
+    /// `source` still advertises; returns how many entries went.
+    fn withdraw(&mut self, source: Source, addresses: &[TransportAddress]) -> u32 {
         let mut removed = 0;
-        let mut i = self.entries.len();
-        while i > 0 {
-            i -= 1;
-            let e = &self.entries[i];
-            if e.has_source(source)
-                && e.candidate.node_id.as_ref() == Some(advertiser)
-                && !keep(&e.candidate.address)
-                && self.drop_source(i, source)
-            {
+        for address in addresses {
+            let still = self
+                .advertised
+                .range((source, NodeId::MIN)..)
+                .take_while(|((s, _), _)| *s == source)
+                .any(|(_, list)| list.contains(address));
+            if still {
+                continue;
+            }
+            let Some(&i) = self.by_address.get(address) else {
+                continue;
+            };
+            let i = i as usize;
+            if self.entries[i].has_source(source) && self.drop_source(i, source) {
                 removed += 1;
             }
         }

@@ -75,6 +75,7 @@ pub struct TableConfig {
     entry_lifetime: Duration,
     max_entries: u32,
     address_policy: AddressPolicy,
+    trust_advertisements: bool,
 }
 
 impl Default for TableConfig {
@@ -86,6 +87,7 @@ impl Default for TableConfig {
             entry_lifetime: Duration::from_secs(600),
             max_entries: 512,
             address_policy: AddressPolicy::default(),
+            trust_advertisements: false,
         }
     }
 }
@@ -135,6 +137,23 @@ impl TableConfig {
         Ok(self)
     }
 
+    /// Whether [`CandidateTable::advertised`](super::CandidateTable::advertised)
+    /// keeps the priority and performance hints an advertiser claims for
+    /// its own servers. Default `false`: they are the advertiser's word, so
+    /// its servers get their source's default priority and no hints, and
+    /// one advertiser cannot make itself every pick (SECURITY.md). An
+    /// overlay whose peers are vouched for may trust them.
+    pub fn trusts_advertisements(&self) -> bool {
+        self.trust_advertisements
+    }
+
+    /// With advertised priorities and hints trusted or not.
+    #[must_use]
+    pub fn with_trusted_advertisements(mut self, trust: bool) -> Self {
+        self.trust_advertisements = trust;
+        self
+    }
+
     /// Address policy applied to every candidate entering the table.
     /// Default: public Internet only.
     pub fn address_policy(&self) -> AddressPolicy {
@@ -156,6 +175,8 @@ struct RawTableConfig {
     entry_lifetime: Duration,
     max_entries: u32,
     address_policy: AddressPolicy,
+    #[serde(default)]
+    trust_advertisements: bool,
 }
 
 #[cfg(feature = "serde")]
@@ -165,6 +186,7 @@ impl TryFrom<RawTableConfig> for TableConfig {
         Self::default()
             .with_source_priorities(r.source_priorities)
             .with_address_policy(r.address_policy)
+            .with_trusted_advertisements(r.trust_advertisements)
             .with_entry_lifetime(r.entry_lifetime)?
             .with_max_entries(r.max_entries)
     }
@@ -178,6 +200,7 @@ impl From<TableConfig> for RawTableConfig {
             entry_lifetime: c.entry_lifetime,
             max_entries: c.max_entries,
             address_policy: c.address_policy,
+            trust_advertisements: c.trust_advertisements,
         }
     }
 }

@@ -103,6 +103,9 @@ pub(crate) mod entry {
     /// The shortest entry on the wire, length byte included: fixed fields
     /// and an IPv4 IpAddressPort.
     pub(crate) const MIN_LEN: usize = 1 + FIXED_LEN + 8;
+    /// The longest: priority, hints, a 32-byte node id and an IPv6
+    /// IpAddressPort.
+    pub(crate) const MAX_LEN: usize = 1 + FIXED_LEN + PRIORITY_LEN + HINTS_LEN + 1 + 32 + 20;
 
     pub(crate) const UDP: u8 = 1;
     pub(crate) const TCP: u8 = 2;

@@ -51,7 +51,7 @@ pub use advert::{advert_len, decode_advert, encode_advert};
 pub use error::WireError;
 pub use field::fwd_flags;
 pub use reload::find_option;
-pub(crate) use reload::grow_lengths;
+pub(crate) use reload::{check_room, grow_lengths};
 pub use view::OptionView;
 
 use crate::filter::Filter;
@@ -221,6 +221,13 @@ pub fn encode_answer<B: BufMut>(
     config: &WireConfig,
     buf: &mut B,
 ) -> Result<(), WireError> {
+    // An answer holds at most the N its peer worked to, as decoders check.
+    if answer.len() > info.n.len() {
+        return Err(WireError::KAboveN {
+            k: answer.len() as u8,
+            n: info.n,
+        });
+    }
     let needed = answer_len(answer);
     room(buf, needed)?;
     buf.put_u16(config.extension_type);

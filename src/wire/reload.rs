@@ -72,6 +72,24 @@ pub fn find_option(message: &[u8], config: &WireConfig) -> Result<Option<Range<u
     Ok(found)
 }
 
+/// Most bytes one hop's append can add to an option: N::MAX entries of the
+/// longest kind.
+pub(crate) const MAX_GROWTH: usize = 64 * super::field::entry::MAX_LEN;
+
+/// Whether the options length and the message length of `message` (one
+/// checked by [`find_option`]) can both grow by [`MAX_GROWTH`]; refused with
+/// [`WireError::TooLong`] before anything is done if not.
+pub(crate) fn check_room(message: &[u8]) -> Result<(), WireError> {
+    let options = usize::from(u16_at(message, r::OPTIONS_LENGTH)) + MAX_GROWTH;
+    let total = u32_at(message, r::LENGTH) as usize + MAX_GROWTH;
+    if u16::try_from(options).is_err() || u32::try_from(total).is_err() {
+        return Err(WireError::TooLong {
+            what: "RELOAD message",
+        });
+    }
+    Ok(())
+}
+
 /// Adds `grown` bytes to the options length and the message length of the
 /// RELOAD message in `message` (already grown), after an option in its
 /// options list grew by that much. Fails, changing nothing, when a length
