@@ -360,5 +360,28 @@ fn zero_heap_allocations_in_decode_into_and_on_encoded_request() {
                 .unwrap()
         });
         assert_eq!(report.k_after, 10);
+
+        // The same inside a whole RELOAD message with spare capacity: a
+        // 38-byte forwarding header, the option, then 8 bytes of contents
+        // that the append moves along.
+        let mut option = BytesMut::with_capacity(64);
+        wire::encode_option(&empty, Direction::Request, &cfg, &mut option).unwrap();
+        let total = 38 + option.len() + 8;
+        let mut message = BytesMut::with_capacity(2048);
+        message.extend_from_slice(&0xd245_4c4f_u32.to_be_bytes());
+        message.extend_from_slice(&[0; 12]);
+        message.extend_from_slice(&(total as u32).to_be_bytes());
+        message.extend_from_slice(&[0; 16]);
+        message.extend_from_slice(&(option.len() as u16).to_be_bytes());
+        message.extend_from_slice(&option);
+        message.extend_from_slice(&[0xee; 8]);
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let report = assert_no_alloc("on_reload_request", || {
+            peer.on_reload_request(now, MessageKind::Join, None, &mut message, &cfg, &mut rng)
+                .unwrap()
+                .unwrap()
+        });
+        assert_eq!(report.k_after, 10);
+        assert_eq!(&message[message.len() - 8..], &[0xee; 8]);
     }
 }

@@ -1,0 +1,466 @@
+//! The command line (clap): every flag, what it means, and its check. A bad
+//! value is a clap error (exit code 2), never a panic; what parses becomes a
+//! [`Plan`]: the list of scenarios, in the order their rows are written.
+
+use std::path::PathBuf;
+
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser, ValueEnum};
+use stun_turn_discovery::{PerHopShare, N};
+
+use crate::network::MAX_NODES;
+use crate::scenario::{Mode, Policy, Scenario};
+
+/// Reproduces the draft's §3.3.3 (draft-jiang-p2psip-stun-turn-discovery-00):
+/// NATed nodes discover STUN/TURN servers by piggybacking on routine
+/// overlay requests, with every hop running this crate's own §4.2 code.
+///
+/// Prints the §3.3.3 table (routing-table entries, hops, candidates met at
+/// f = 10 % and 2 %) next to the draft's figures, one summary line per
+/// scenario, and with --csv one CSV row per scenario. Comma-separated
+/// lists (--willing, --per-hop-share, --churn, --adversaries), --overlay
+/// all and --mode all sweep: every combination is one scenario.
+#[derive(Debug, Parser)]
+#[command(name = "simulate", version, after_long_help = CSV_HELP)]
+pub(crate) struct Cli {
+    /// Overlay(s) to route over: Pastry (b = 4, leaf set 16, the draft's
+    /// setting), Kademlia (k = 20), Chord (fingers + successor list), or
+    /// all three; a comma-separated list runs several.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "pastry")]
+    pub(crate) overlay: Vec<OverlayArg>,
+
+    /// Discovery mechanism. Only `piggyback` (the draft's) is implemented;
+    /// the baselines `single-key` (every provider under one key, §1),
+    /// `turn-density` (RFC 6940 §9) and `redir` (RFC 7374), and `all`, are
+    /// refused with an error for now.
+    #[arg(long, value_enum, default_value = "piggyback")]
+    pub(crate) mechanism: MechanismArg,
+
+    /// Peers in the overlay (2 to 16777216). The default is the draft's
+    /// 10^6. Peers are built lazily: only those a route touches get a
+    /// candidate table.
+    #[arg(long, default_value_t = 1_000_000, value_parser = parse_nodes)]
+    pub(crate) nodes: usize,
+
+    /// Sending nodes per scenario. Each is a fresh NATed peer: its first
+    /// request is measured, then it keeps sending routine requests while
+    /// it is short of N (up to --fill-cap).
+    #[arg(long, default_value_t = 10_000, value_parser = parse_requests)]
+    pub(crate) requests: u64,
+
+    /// f, the share of peers willing to be STUN/TURN servers, in [0, 1];
+    /// a comma-separated list sweeps (e.g. 0.005,0.01,0.02,0.05,0.1,0.2,0.33).
+    /// The default runs the draft's two figures, 10 % and 2 %.
+    #[arg(long, value_delimiter = ',', default_value = "0.1,0.02", value_parser = parse_willing)]
+    pub(crate) willing: Vec<f64>,
+
+    /// N, the candidates a sending node asks for (1 to 64; the draft's
+    /// example is 10, §4.2 step 2).
+    #[arg(long = "n", default_value = "10", value_parser = parse_n)]
+    pub(crate) n: N,
+
+    /// Routing mode (§3.3.2): recursive (the set rides in the request and
+    /// comes back in the response), iterative (each hop answers the
+    /// sending node at once), or all (both).
+    #[arg(long, value_enum, default_value = "recursive")]
+    pub(crate) mode: ModeArg,
+
+    /// How intermediate peers choose candidates from their tables (§4.2
+    /// step 4): the crate's SelectionPolicy.
+    #[arg(long, value_enum, default_value = "load-spreading")]
+    pub(crate) policy: Policy,
+
+    /// Per-hop share of N in percent (1 to 100): most of N one honest peer
+    /// adds, and most the node counts from one hop (the rest is reserve).
+    /// 100 is the draft to the letter (no share); a list sweeps, e.g.
+    /// 50,100 for with and without.
+    #[arg(long, value_delimiter = ',', default_value = "50", value_parser = parse_share)]
+    pub(crate) per_hop_share: Vec<PerHopShare>,
+
+    /// Share of peers dead, in [0, 1): they neither route nor serve, but
+    /// their entries still sit in others' routing state and candidate
+    /// tables. Measures the share of handed-out candidates alive, before
+    /// and after one round of feedback. A list sweeps.
+    #[arg(long, value_delimiter = ',', default_value = "0", value_parser = parse_below_one)]
+    pub(crate) churn: Vec<f64>,
+
+    /// Share of peers adversarial, in [0, 1): their candidate table holds
+    /// bogus addresses only and they fill every set they see with them, up
+    /// to all of N. Measures the share of bogus candidates handed out. A
+    /// list sweeps.
+    #[arg(long, value_delimiter = ',', default_value = "0", value_parser = parse_below_one)]
+    pub(crate) adversaries: Vec<f64>,
+
+    /// Seed of everything random: overlay ids, who is willing, dead or
+    /// adversarial, senders, keys, and the peers' random choices. Each
+    /// scenario's stream depends on the seed and the scenario's index only.
+    #[arg(long, default_value_t = 2007)]
+    pub(crate) seed: u64,
+
+    /// Threads running scenarios (default: the machine's parallelism). The
+    /// CSV is byte-identical whatever the number, timing columns aside.
+    #[arg(long, value_parser = parse_threads)]
+    pub(crate) threads: Option<usize>,
+
+    /// Write one CSV row per scenario to this file.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) csv: Option<PathBuf>,
+
+    /// Write SVG plots to this directory (not implemented yet: refused).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) plots: Option<PathBuf>,
+
+    /// Most routine requests a fresh node sends to fill its cache to N;
+    /// a node still short after them counts as this many in
+    /// messages_to_fill_mean.
+    #[arg(long, default_value_t = 32, value_parser = parse_fill_cap)]
+    pub(crate) fill_cap: u32,
+
+    /// Write 0 in the timing columns (seconds, peak_rss_mb), so CSVs of
+    /// two runs compare byte for byte.
+    #[arg(long)]
+    pub(crate) no_timing: bool,
+}
+
+/// What `--help` says of the CSV columns.
+const CSV_HELP: &str = "\
+CSV columns (one row per scenario; shares are fractions):
+  overlay .. adversaries   the scenario (per_hop_share 1 = no share, the draft to the letter)
+  table_mean               routing-state entries per peer (routing table + neighbour set)
+  hops_mean                hops of a first request, destination included
+  met_mean                 unique willing candidates in the candidate tables of the live peers
+                           on the path, destination included, sending node not (§3.3.3; independent of N)
+  candidates_mean, _p5     candidates the first response brought the sending node (mean, 5th percentile)
+  filled_share             first requests after which the node held N (shortfall 0)
+  empty_share              first requests that brought nothing (§3.3.3's NULL set)
+  messages_to_fill_mean    routine requests until the node held N (a node still short after
+                           --fill-cap counts as --fill-cap)
+  extra_messages_mean      messages sent only for discovery: 0 for piggybacking
+  hottest_load_ratio       busiest peer's on_request calls over the mean over all peers
+  handout_max_ratio, _gini how evenly best(N) hands out the willing servers (max over mean; Gini)
+  alive_share              handed-out candidates that answer (alive, not bogus)
+  bogus_share              handed-out candidates that are an adversary's bogus ones
+  then: alive_share_after_feedback, routing_entries_mean, candidate_table_mean, fill_cap,
+  fill_capped_share, load_mean, handout_mean, built_peers, peer_heap_bytes, peer_allocations,
+  and last the only columns that vary between runs with the same seed: seconds (the scenario's
+  wall time) and peak_rss_mb (VmHWM: the whole process's peak so far, not the scenario's own);
+  --no-timing writes 0 in both.";
+
+/// `--overlay`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum OverlayArg {
+    /// Pastry, b = 4, leaf set 16.
+    Pastry,
+    /// Kademlia, k = 20.
+    Kademlia,
+    /// Chord, fingers and successor list.
+    Chord,
+    /// All three.
+    All,
+}
+
+/// An overlay a scenario runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum OverlayKind {
+    /// Pastry.
+    Pastry,
+    /// Kademlia.
+    Kademlia,
+    /// Chord.
+    Chord,
+}
+
+impl OverlayKind {
+    /// `pastry`, `kademlia` or `chord`.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Pastry => "pastry",
+            Self::Kademlia => "kademlia",
+            Self::Chord => "chord",
+        }
+    }
+}
+
+/// `--mechanism`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum MechanismArg {
+    /// The draft's piggybacking.
+    Piggyback,
+    /// Every provider stored under one key (the draft's §1 comparison).
+    SingleKey,
+    /// RELOAD TURN Server Usage (RFC 6940 §9).
+    TurnDensity,
+    /// ReDiR (RFC 7374).
+    Redir,
+    /// All of the above.
+    All,
+}
+
+/// `--mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ModeArg {
+    /// Recursive routing.
+    Recursive,
+    /// Iterative routing.
+    Iterative,
+    /// Both.
+    All,
+}
+
+/// What a command line asks for.
+#[derive(Debug, Clone)]
+pub(crate) struct Plan {
+    /// The overlays, in run order.
+    pub(crate) overlays: Vec<OverlayKind>,
+    /// Every scenario, in row order (overlays outermost, f innermost).
+    pub(crate) scenarios: Vec<Scenario>,
+    /// The seed.
+    pub(crate) seed: u64,
+    /// Worker threads.
+    pub(crate) threads: usize,
+    /// CSV output file.
+    pub(crate) csv: Option<PathBuf>,
+    /// Zero the timing columns.
+    pub(crate) no_timing: bool,
+}
+
+/// Parses and checks a command line (`args[0]` is the program name).
+pub(crate) fn plan_from<I, T>(args: I) -> Result<Plan, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    Cli::try_parse_from(args)?.plan()
+}
+
+impl Cli {
+    /// The scenarios this command line asks for, or the error saying what
+    /// it asks for that does not exist yet.
+    pub(crate) fn plan(self) -> Result<Plan, clap::Error> {
+        if self.mechanism != MechanismArg::Piggyback {
+            let which = self
+                .mechanism
+                .to_possible_value()
+                .map_or_else(String::new, |v| v.get_name().to_owned());
+            return Err(Self::command().error(
+                ErrorKind::InvalidValue,
+                format!(
+                    "--mechanism {which}: the baselines (single-key, turn-density, redir) are not implemented yet; only `piggyback` runs"
+                ),
+            ));
+        }
+        if let Some(dir) = &self.plots {
+            return Err(Self::command().error(
+                ErrorKind::InvalidValue,
+                format!(
+                    "--plots {}: plots are not implemented yet; use --csv and plot the rows",
+                    dir.display()
+                ),
+            ));
+        }
+        let mut overlays = Vec::new();
+        for o in &self.overlay {
+            let kinds: &[OverlayKind] = match o {
+                OverlayArg::Pastry => &[OverlayKind::Pastry],
+                OverlayArg::Kademlia => &[OverlayKind::Kademlia],
+                OverlayArg::Chord => &[OverlayKind::Chord],
+                OverlayArg::All => &[
+                    OverlayKind::Pastry,
+                    OverlayKind::Kademlia,
+                    OverlayKind::Chord,
+                ],
+            };
+            for k in kinds {
+                if !overlays.contains(k) {
+                    overlays.push(*k);
+                }
+            }
+        }
+        let modes: &[Mode] = match self.mode {
+            ModeArg::Recursive => &[Mode::Recursive],
+            ModeArg::Iterative => &[Mode::Iterative],
+            ModeArg::All => &[Mode::Recursive, Mode::Iterative],
+        };
+        let mut scenarios = Vec::new();
+        for overlay in &overlays {
+            for &mode in modes {
+                for &per_hop_share in &self.per_hop_share {
+                    for &churn in &self.churn {
+                        for &adversaries in &self.adversaries {
+                            for &willing in &self.willing {
+                                scenarios.push(Scenario {
+                                    overlay: overlay.name(),
+                                    mode,
+                                    nodes: self.nodes,
+                                    requests: self.requests,
+                                    willing,
+                                    n: self.n,
+                                    policy: self.policy,
+                                    per_hop_share,
+                                    churn,
+                                    adversaries,
+                                    fill_cap: self.fill_cap,
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let threads = self
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        Ok(Plan {
+            overlays,
+            scenarios,
+            seed: self.seed,
+            threads,
+            csv: self.csv,
+            no_timing: self.no_timing,
+        })
+    }
+}
+
+fn parse_count(s: &str, min: u64, max: u64) -> Result<u64, String> {
+    let v: u64 = s
+        .trim()
+        .parse()
+        .map_err(|e| format!("`{s}` is not a whole number ({e})"))?;
+    if (min..=max).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{v} is outside {min}..={max}"))
+    }
+}
+
+fn parse_nodes(s: &str) -> Result<usize, String> {
+    parse_count(s, 2, MAX_NODES as u64).map(|v| v as usize)
+}
+
+fn parse_requests(s: &str) -> Result<u64, String> {
+    parse_count(s, 1, u64::from(u32::MAX))
+}
+
+fn parse_threads(s: &str) -> Result<usize, String> {
+    parse_count(s, 1, 1024).map(|v| v as usize)
+}
+
+fn parse_fill_cap(s: &str) -> Result<u32, String> {
+    parse_count(s, 1, 1_000_000).map(|v| v as u32)
+}
+
+fn parse_n(s: &str) -> Result<N, String> {
+    let v = parse_count(s, 0, 255)?;
+    N::new(v as u8).map_err(|e| e.to_string())
+}
+
+fn parse_share(s: &str) -> Result<PerHopShare, String> {
+    let v = parse_count(s, 0, 255)?;
+    PerHopShare::new(v as u8).map_err(|e| e.to_string())
+}
+
+fn parse_fraction(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|e| format!("`{s}` is not a number ({e})"))?;
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(format!("`{s}` is not a finite number"))
+    }
+}
+
+fn parse_willing(s: &str) -> Result<f64, String> {
+    let v = parse_fraction(s)?;
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("f = {v} is not a share: it must lie in [0, 1]"))
+    }
+}
+
+fn parse_below_one(s: &str) -> Result<f64, String> {
+    let v = parse_fraction(s)?;
+    if (0.0..1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{v} is not a share below 1: it must lie in [0, 1)"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(args: &[&str]) -> clap::Error {
+        let mut all = vec!["simulate"];
+        all.extend_from_slice(args);
+        plan_from(all).expect_err("must be refused")
+    }
+
+    #[test]
+    fn bad_values_are_errors_with_exit_code_2() {
+        for args in [
+            &["--willing", "1.5"][..],
+            &["--willing", "0.1,-0.2"],
+            &["--willing", "NaN"],
+            &["--nodes", "0"],
+            &["--nodes", "lots"],
+            &["--requests", "0"],
+            &["--n", "0"],
+            &["--n", "65"],
+            &["--per-hop-share", "0"],
+            &["--per-hop-share", "101"],
+            &["--churn", "1"],
+            &["--adversaries", "-0.1"],
+            &["--threads", "0"],
+            &["--overlay", "can"],
+            &["--mode", "sideways"],
+        ] {
+            let e = err(args);
+            assert_eq!(e.exit_code(), 2, "{args:?}: {e}");
+            assert_ne!(e.kind(), ErrorKind::DisplayHelp);
+        }
+        let e = err(&["--n", "65"]);
+        assert!(e.to_string().contains("outside 1..=64"), "{e}");
+        let e = err(&["--willing", "1.5"]);
+        assert!(e.to_string().contains("[0, 1]"), "{e}");
+    }
+
+    #[test]
+    fn baselines_and_plots_are_refused_as_not_implemented() {
+        for m in ["single-key", "turn-density", "redir", "all"] {
+            let e = err(&["--mechanism", m]);
+            assert_eq!(e.exit_code(), 2);
+            assert!(e.to_string().contains("not implemented yet"), "{e}");
+        }
+        let e = err(&["--plots", "out"]);
+        assert!(e.to_string().contains("not implemented yet"), "{e}");
+    }
+
+    #[test]
+    fn sweeps_multiply_in_row_order() {
+        let plan = plan_from([
+            "simulate",
+            "--overlay",
+            "all",
+            "--mode",
+            "all",
+            "--willing",
+            "0.1,0.02,0.005",
+            "--per-hop-share",
+            "50,100",
+        ])
+        .unwrap();
+        assert_eq!(plan.overlays.len(), 3);
+        assert_eq!(plan.scenarios.len(), 3 * 2 * 3 * 2);
+        let first: Vec<f64> = plan.scenarios[..3].iter().map(|s| s.willing).collect();
+        assert_eq!(first, [0.1, 0.02, 0.005]);
+        assert_eq!(plan.scenarios[0].overlay, "pastry");
+        assert_eq!(plan.scenarios.last().unwrap().overlay, "chord");
+        let defaults = plan_from(["simulate"]).unwrap();
+        assert_eq!(defaults.scenarios.len(), 2);
+        assert_eq!(defaults.scenarios[0].n, N::DEFAULT);
+    }
+}

@@ -1,0 +1,283 @@
+//! What a run prints and writes: the CSV (one row per scenario, the columns
+//! of issue 9 item 5 in that order, then a few more, then the two timing
+//! columns last), and on stdout the §3.3.3 table next to the draft's
+//! figures, one line per scenario, and what a built peer costs.
+
+use std::fmt::Write as _;
+use std::mem::size_of;
+
+use stun_turn_discovery::peer::{PeerStats, TableEntry};
+use stun_turn_discovery::{CandidateTable, IntermediatePeer, PeerConfig};
+
+use crate::scenario::{Measured, Scenario};
+
+/// The CSV header. The columns up to `bogus_share` are issue 9's list in
+/// its order; `seconds` and `peak_rss_mb` are the only columns that change
+/// from run to run (zeroed by `--no-timing`), and come last.
+pub(crate) const CSV_HEADER: &str = "overlay,mechanism,mode,nodes,requests,willing,n,policy,\
+per_hop_share,churn,adversaries,table_mean,hops_mean,met_mean,candidates_mean,\
+candidates_p5,filled_share,empty_share,messages_to_fill_mean,extra_messages_mean,\
+hottest_load_ratio,handout_max_ratio,handout_gini,alive_share,bogus_share,\
+alive_share_after_feedback,routing_entries_mean,candidate_table_mean,fill_cap,\
+fill_capped_share,load_mean,handout_mean,built_peers,peer_heap_bytes,peer_allocations,\
+seconds,peak_rss_mb";
+
+/// One CSV row (no newline). Shares are fractions (`per_hop_share` 1 is
+/// no share, the draft to the letter).
+pub(crate) fn csv_row(sc: &Scenario, m: &Measured, no_timing: bool) -> String {
+    let (seconds, rss) = if no_timing {
+        (0.0, 0.0)
+    } else {
+        (m.seconds, m.peak_rss_mb)
+    };
+    format!(
+        "{},piggyback,{},{},{},{},{},{},{},{},{},{:.4},{:.4},{:.4},{:.4},{},{:.4},{:.4},{:.4},{:.4},\
+{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{},{:.4},{:.4},{:.4},{},{:.1},{:.2},{:.3},{:.1}",
+        sc.overlay,
+        sc.mode.name(),
+        sc.nodes,
+        sc.requests,
+        sc.willing,
+        sc.n,
+        sc.policy.name(),
+        f64::from(sc.per_hop_share.percent()) / 100.0,
+        sc.churn,
+        sc.adversaries,
+        m.table_mean,
+        m.hops_mean,
+        m.met_mean,
+        m.candidates_mean,
+        m.candidates_p5,
+        m.filled_share,
+        m.empty_share,
+        m.messages_to_fill_mean,
+        m.extra_messages_mean,
+        m.hottest_load_ratio,
+        m.handout_max_ratio,
+        m.handout_gini,
+        m.alive_share,
+        m.bogus_share,
+        m.alive_share_after_feedback,
+        m.routing_entries_mean,
+        m.candidate_table_mean,
+        sc.fill_cap,
+        m.fill_capped_share,
+        m.load_mean,
+        m.handout_mean,
+        m.built_peers,
+        m.peer_heap_bytes,
+        m.peer_allocations,
+        seconds,
+        rss,
+    )
+}
+
+/// The whole CSV: header and one row per scenario, in scenario order.
+pub(crate) fn csv(rows: &[(&Scenario, &Measured)], no_timing: bool) -> String {
+    let mut out = String::with_capacity(CSV_HEADER.len() + 300 * rows.len());
+    out.push_str(CSV_HEADER);
+    out.push('\n');
+    for (sc, m) in rows {
+        out.push_str(&csv_row(sc, m, no_timing));
+        out.push('\n');
+    }
+    out
+}
+
+/// The draft's §3.3.3 figures: Pastry, b = 4, 10^6 nodes.
+const DRAFT_NODES: usize = 1_000_000;
+const DRAFT_ENTRIES: f64 = 75.0;
+const DRAFT_HOPS: f64 = 5.0;
+/// (f, candidate-table entries, candidates met) as the draft gives them.
+const DRAFT_MET: [(f64, &str, &str); 2] = [(0.10, "7.5", "38"), (0.02, "1.5", "7")];
+
+fn pct(x: f64) -> String {
+    let p = x * 100.0;
+    if (p - p.round()).abs() < 1e-9 {
+        format!("{p:.0}%")
+    } else {
+        format!("{p}%")
+    }
+}
+
+/// The report printed on stdout: for each group of scenarios that differ
+/// only in f, the §3.3.3 table (draft against measured), then one line per
+/// scenario, then the memory a built peer holds.
+pub(crate) fn report(rows: &[(&Scenario, &Measured)]) -> String {
+    let mut out = String::new();
+    let mut i = 0;
+    while i < rows.len() {
+        let head = rows[i].0;
+        let mut j = i + 1;
+        while j < rows.len() && same_group(head, rows[j].0) {
+            j += 1;
+        }
+        table(&mut out, &rows[i..j]);
+        i = j;
+    }
+    memory(&mut out, rows);
+    out
+}
+
+fn same_group(a: &Scenario, b: &Scenario) -> bool {
+    Scenario {
+        willing: b.willing,
+        ..a.clone()
+    } == *b
+}
+
+fn table(out: &mut String, group: &[(&Scenario, &Measured)]) {
+    let sc = group[0].0;
+    let _ = writeln!(
+        out,
+        "{} overlay, {} routing, {} nodes, {} sending nodes per scenario, N = {}, per-hop share \
+{}, {} selection, churn {}, adversaries {}",
+        sc.overlay,
+        sc.mode.name(),
+        sc.nodes,
+        sc.requests,
+        sc.n,
+        sc.per_hop_share,
+        sc.policy.name(),
+        pct(sc.churn),
+        pct(sc.adversaries),
+    );
+    // §3.3.3 assumes every peer alive and honest.
+    if sc.churn == 0.0 && sc.adversaries == 0.0 {
+        draft_table(out, group);
+    }
+    let _ = writeln!(
+        out,
+        "  per scenario: met = unique willing candidates in the path's tables; got = candidates \
+the first response brought (mean, 5th percentile); filled = share holding N after it; load and \
+hand-out ratios are max over mean (mean per peer / per willing server in brackets)"
+    );
+    for (s, m) in group {
+        let _ = writeln!(
+            out,
+            "  f = {:>5}: met {:>5.1}, got {:>5.2} (p5 {:>2}), filled {:>6}, empty {:>5}, \
+requests to fill {:.2} ({} capped at {}), hottest peer {:.1}× ({:.3}), hand-outs {:.1}× ({:.2}) \
+gini {:.2}, alive {} → {} after feedback, bogus {}, {:.2} s",
+            pct(s.willing),
+            m.met_mean,
+            m.candidates_mean,
+            m.candidates_p5,
+            pct1(m.filled_share),
+            pct1(m.empty_share),
+            m.messages_to_fill_mean,
+            pct1(m.fill_capped_share),
+            s.fill_cap,
+            m.hottest_load_ratio,
+            m.load_mean,
+            m.handout_max_ratio,
+            m.handout_mean,
+            m.handout_gini,
+            pct1(m.alive_share),
+            pct1(m.alive_share_after_feedback),
+            pct1(m.bogus_share),
+            m.seconds,
+        );
+    }
+    out.push('\n');
+}
+
+/// The §3.3.3 table: the draft's figures next to the measured ones.
+fn draft_table(out: &mut String, group: &[(&Scenario, &Measured)]) {
+    let sc = group[0].0;
+    let _ = writeln!(
+        out,
+        "  §3.3.3 reproduced {:<27} {:>8} {:>10}",
+        "(draft: Pastry b = 4, 10^6)", "draft", "measured"
+    );
+    let first = group[0].1;
+    let _ = writeln!(
+        out,
+        "  {:<46} {:>8} {:>10.1}   (with the neighbour set: {:.1})",
+        "routing-table entries per peer",
+        DRAFT_ENTRIES,
+        first.routing_entries_mean,
+        first.table_mean
+    );
+    let hops = group.iter().map(|(_, m)| m.hops_mean).sum::<f64>() / group.len() as f64;
+    let _ = writeln!(
+        out,
+        "  {:<46} {:>8} {:>10.2}",
+        "routing hops per request", DRAFT_HOPS, hops
+    );
+    for (f, entries, met) in DRAFT_MET {
+        let found = group.iter().find(|(s, _)| (s.willing - f).abs() < 1e-12);
+        let label = format!("candidate-table entries per peer, f = {}", pct(f));
+        match found {
+            Some((_, m)) => {
+                let _ = writeln!(
+                    out,
+                    "  {label:<46} {entries:>8} {:>10.1}",
+                    m.candidate_table_mean
+                );
+            }
+            None => {
+                let _ = writeln!(out, "  {label:<46} {entries:>8} {:>10}", "not run");
+            }
+        }
+        let label = format!("candidates met on a path, f = {}", pct(f));
+        match found {
+            Some((_, m)) => {
+                let _ = writeln!(
+                    out,
+                    "  {label:<46} {met:>8} {:>10.1}   (f × table × hops = {:.1})",
+                    m.met_mean,
+                    f * m.table_mean * m.hops_mean
+                );
+            }
+            None => {
+                let _ = writeln!(out, "  {label:<46} {met:>8} {:>10}", "not run");
+            }
+        }
+    }
+    if sc.nodes != DRAFT_NODES || sc.overlay != "pastry" {
+        let _ = writeln!(
+            out,
+            "  (the draft's figures are Pastry's at {DRAFT_NODES} nodes; table sizes and hops \
+depend on the overlay and grow with log(nodes))"
+        );
+    }
+}
+
+fn pct1(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
+}
+
+fn memory(out: &mut String, rows: &[(&Scenario, &Measured)]) {
+    let peers: u64 = rows.iter().map(|(_, m)| m.built_peers).sum();
+    let bytes: f64 = rows
+        .iter()
+        .map(|(_, m)| m.peer_heap_bytes * m.built_peers as f64)
+        .sum();
+    let allocs: f64 = rows
+        .iter()
+        .map(|(_, m)| m.peer_allocations * m.built_peers as f64)
+        .sum();
+    let peers_f = peers.max(1) as f64;
+    let candidates: f64 = rows
+        .iter()
+        .map(|(_, m)| m.candidate_table_mean * m.built_peers as f64)
+        .sum();
+    let _ = writeln!(
+        out,
+        "memory: {peers} peers built over {} scenario(s) (only those a route touched), {:.1} \
+candidate-table entries each; each peer holds {:.0} B of heap in {:.1} allocations (its \
+CandidateTable), plus {} B inline (IntermediatePeer: PeerConfig {} B, CandidateTable {} B, \
+PeerStats {} B; TableEntry {} B); the simulator adds a 4 B index entry per overlay peer. Peak RSS: \
+{:.1} MiB (the whole process, all scenarios).",
+        rows.len(),
+        candidates / peers_f,
+        bytes / peers_f,
+        allocs / peers_f,
+        size_of::<IntermediatePeer>(),
+        size_of::<PeerConfig>(),
+        size_of::<CandidateTable>(),
+        size_of::<PeerStats>(),
+        size_of::<TableEntry>(),
+        crate::memory::peak_rss_mb(),
+    );
+}
