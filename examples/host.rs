@@ -60,7 +60,7 @@ const WIRE: WireConfig = WireConfig {
 /// public addresses, which the default policy refuses; allow that class
 /// only, so private, loopback and link-local servers are still refused.
 fn policy() -> AddressPolicy {
-    AddressPolicy::default().allow_documentation(true)
+    AddressPolicy::default().with_documentation(true)
 }
 
 /// The NATed node wants 12 candidates, and leaves a server that did not

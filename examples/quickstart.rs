@@ -17,7 +17,7 @@ use stun_turn_discovery::{
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Documentation addresses (RFC 5737) stand in for public ones here, so
     // both roles allow them on top of the default (public Internet only).
-    let policy = AddressPolicy::default().allow_documentation(true);
+    let policy = AddressPolicy::default().with_documentation(true);
     let peer_config = PeerConfig::default().with_address_policy(policy);
     // The NATed node wants 12 candidates.
     let node_config = NodeConfig::default()

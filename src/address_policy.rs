@@ -53,7 +53,7 @@ pub enum AddressClass {
 /// use stun_turn_discovery::{AddressClass, AddressPolicy, Transport, TransportAddress};
 /// let doc = TransportAddress::new("192.0.2.1".parse().unwrap(), 3478, Transport::Udp);
 /// assert_eq!(AddressPolicy::default().check(&doc), Err(AddressClass::Documentation));
-/// assert_eq!(AddressPolicy::default().allow_documentation(true).check(&doc), Ok(()));
+/// assert_eq!(AddressPolicy::default().with_documentation(true).check(&doc), Ok(()));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -94,28 +94,28 @@ impl AddressPolicy {
 
     /// This policy with loopback allowed or not.
     #[must_use]
-    pub const fn allow_loopback(mut self, allow: bool) -> Self {
+    pub const fn with_loopback(mut self, allow: bool) -> Self {
         self.loopback = allow;
         self
     }
 
     /// This policy with link-local allowed or not.
     #[must_use]
-    pub const fn allow_link_local(mut self, allow: bool) -> Self {
+    pub const fn with_link_local(mut self, allow: bool) -> Self {
         self.link_local = allow;
         self
     }
 
     /// This policy with private ranges allowed or not.
     #[must_use]
-    pub const fn allow_private(mut self, allow: bool) -> Self {
+    pub const fn with_private(mut self, allow: bool) -> Self {
         self.private = allow;
         self
     }
 
     /// This policy with documentation ranges allowed or not.
     #[must_use]
-    pub const fn allow_documentation(mut self, allow: bool) -> Self {
+    pub const fn with_documentation(mut self, allow: bool) -> Self {
         self.documentation = allow;
         self
     }

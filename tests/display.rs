@@ -97,8 +97,8 @@ fn the_rest_reads_as_words_too() {
     assert_eq!(AddressPolicy::default().to_string(), "public only");
     assert_eq!(
         AddressPolicy::default()
-            .allow_private(true)
-            .allow_loopback(true)
+            .with_private(true)
+            .with_loopback(true)
             .to_string(),
         "allows loopback, private"
     );

@@ -47,7 +47,7 @@ fn a1_tls() -> TransportAddress {
 /// Documentation addresses are allowed (they stand for public ones here);
 /// private, loopback and link-local are not.
 fn lab_policy() -> AddressPolicy {
-    AddressPolicy::default().allow_documentation(true)
+    AddressPolicy::default().with_documentation(true)
 }
 
 fn peer_config() -> PeerConfig {

@@ -230,7 +230,7 @@ fn configuration() {
         .unwrap()
         .with_max_entries(1)
         .unwrap()
-        .with_address_policy(AddressPolicy::permissive().allow_loopback(false));
+        .with_address_policy(AddressPolicy::permissive().with_loopback(false));
     roundtrip(&table);
     let peer = PeerConfig::default()
         .with_default_n(n(1))
@@ -244,7 +244,7 @@ fn configuration() {
         .with_filter(Filter::services(Services::TURN).with_family(IpFamily::V6))
         .with_key(UniquenessKey::Prefix)
         .with_per_hop_share(share(100))
-        .with_address_policy(AddressPolicy::permissive().allow_loopback(false))
+        .with_address_policy(AddressPolicy::permissive().with_loopback(false))
         .with_cache_capacity(255)
         .unwrap()
         .with_entry_lifetime(Duration::from_nanos(1))
@@ -260,8 +260,8 @@ fn configuration() {
         AddressPolicy::default(),
         AddressPolicy::permissive(),
         AddressPolicy::default()
-            .allow_private(true)
-            .allow_link_local(true),
+            .with_private(true)
+            .with_link_local(true),
     ] {
         roundtrip(&p);
     }

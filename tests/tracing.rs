@@ -104,7 +104,7 @@ fn n(n: u8) -> N {
 fn peer(n: u8) -> IntermediatePeer {
     let config = PeerConfig::default()
         .with_selection(SelectionPolicy::ByPriority)
-        .with_address_policy(AddressPolicy::default().allow_documentation(true));
+        .with_address_policy(AddressPolicy::default().with_documentation(true));
     let mut peer = IntermediatePeer::new(config);
     let willing = (1..=n).map(|i| {
         let addr = TransportAddress::udp(format!("192.0.2.{i}:3478").parse().unwrap());
@@ -269,7 +269,7 @@ fn on_response_emits_a_debug_event() {
 fn sending_node_traces_what_it_saved() {
     let mut peer = peer(4);
     let config = NodeConfig::default()
-        .with_address_policy(AddressPolicy::default().allow_documentation(true));
+        .with_address_policy(AddressPolicy::default().with_documentation(true));
     let mut node = SendingNode::new(config);
     let mut option = node.recursive_option();
     let mut rng = ChaCha8Rng::seed_from_u64(4);

@@ -45,7 +45,7 @@ use limiter::Limiter;
 /// use rand::SeedableRng;
 /// use stun_turn_discovery::*;
 ///
-/// let config = PeerConfig::default().with_address_policy(AddressPolicy::default().allow_documentation(true));
+/// let config = PeerConfig::default().with_address_policy(AddressPolicy::default().with_documentation(true));
 /// let mut peer = IntermediatePeer::new(config);
 /// let now = Instant::now();
 /// let _ = peer.table_mut().sync_source(now, Source::RoutingTable, (1..=8).map(|i| {

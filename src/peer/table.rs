@@ -183,7 +183,7 @@ pub(crate) fn expiry_cutoff(now: Instant, lifetime: Duration) -> Option<Instant>
 /// use std::time::Instant;
 /// use stun_turn_discovery::peer::TableConfig;
 /// use stun_turn_discovery::{AddressPolicy, Candidate, CandidateTable, Services, Source, TransportAddress};
-/// let config = TableConfig::default().with_address_policy(AddressPolicy::default().allow_documentation(true));
+/// let config = TableConfig::default().with_address_policy(AddressPolicy::default().with_documentation(true));
 /// let mut table = CandidateTable::new(config);
 /// let now = Instant::now();
 /// let routing = ["192.0.2.1:3478", "192.0.2.2:3478"].map(|a| {
@@ -649,7 +649,7 @@ mod tests {
     fn table() -> CandidateTable {
         CandidateTable::new(
             TableConfig::default()
-                .with_address_policy(AddressPolicy::default().allow_documentation(true)),
+                .with_address_policy(AddressPolicy::default().with_documentation(true)),
         )
     }
 

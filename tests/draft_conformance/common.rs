@@ -22,7 +22,7 @@ use stun_turn_discovery::{
 
 /// The default address policy with the documentation ranges allowed.
 pub(crate) fn docs() -> AddressPolicy {
-    AddressPolicy::default().allow_documentation(true)
+    AddressPolicy::default().with_documentation(true)
 }
 
 /// An intermediate peer reading the draft to the letter: per-hop share
