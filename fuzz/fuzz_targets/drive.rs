@@ -372,9 +372,14 @@ fn check_save(
         }
     }
     assert!(new_in_share.values().all(|&count| count <= cap));
+    // Counted: usable, not reserve, and within the entry lifetime.
     let counted = after
         .iter()
-        .filter(|c| c.is_usable(now) && !c.is_reserve())
+        .filter(|c| {
+            c.is_usable(now)
+                && !c.is_reserve()
+                && now.saturating_duration_since(c.refreshed()) < config.entry_lifetime()
+        })
         .count();
     assert_eq!(usize::from(report.usable), counted);
     assert_eq!(
