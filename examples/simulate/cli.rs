@@ -9,7 +9,7 @@ use clap::{CommandFactory, Parser, ValueEnum};
 use stun_turn_discovery::{PerHopShare, N};
 
 use crate::network::MAX_NODES;
-use crate::scenario::{Mode, Policy, Scenario};
+use crate::scenario::{Mechanism, Mode, Policy, Scenario};
 
 /// Reproduces the draft's §3.3.3 (draft-jiang-p2psip-stun-turn-discovery-00):
 /// NATed nodes discover STUN/TURN servers by piggybacking on routine
@@ -17,9 +17,12 @@ use crate::scenario::{Mode, Policy, Scenario};
 ///
 /// Prints the §3.3.3 table (routing-table entries, hops, candidates met at
 /// f = 10 % and 2 %) next to the draft's figures, one summary line per
-/// scenario, and with --csv one CSV row per scenario. Comma-separated
-/// lists (--willing, --per-hop-share, --churn, --adversaries), --overlay
-/// all and --mode all sweep: every combination is one scenario.
+/// scenario, with --mechanism all (or a baseline) piggybacking against the
+/// baselines it is compared with (extra messages, hottest peer, success,
+/// candidates, hand-outs, registration traffic), and with --csv one CSV row
+/// per scenario. Comma-separated lists (--willing, --per-hop-share,
+/// --churn, --adversaries, --mechanism, --overlay) and the values `all`
+/// sweep: every combination is one scenario.
 #[derive(Debug, Parser)]
 #[command(name = "simulate", version, after_long_help = CSV_HELP)]
 pub(crate) struct Cli {
@@ -29,12 +32,29 @@ pub(crate) struct Cli {
     #[arg(long, value_enum, value_delimiter = ',', default_value = "pastry")]
     pub(crate) overlay: Vec<OverlayArg>,
 
-    /// Discovery mechanism. Only `piggyback` (the draft's) is implemented;
-    /// the baselines `single-key` (every provider under one key, §1),
-    /// `turn-density` (RFC 6940 §9) and `redir` (RFC 7374), and `all`, are
-    /// refused with an error for now.
-    #[arg(long, value_enum, default_value = "piggyback")]
-    pub(crate) mechanism: MechanismArg,
+    /// Discovery mechanism: `piggyback` (the draft's), or a baseline it is
+    /// compared with in the same overlays: `single-key` (every provider
+    /// stored at the root of one key, every discovery a GET to it that
+    /// returns a random N: the draft's §1), `turn-density` (RELOAD's TURN
+    /// Server Usage, RFC 6940 §9: providers at H(Node-ID ‖ d), d =
+    /// 1..turn-density; a discovery Finds a random Resource-ID and Fetches
+    /// what the Find names, one provider, or on an empty answer tries
+    /// another random Resource-ID, up to 10 Finds), or
+    /// `redir` (RFC 7374, branching factor 10, starting level 2: a lookup
+    /// of a few Fetches; the node takes up to N from the tree nodes it
+    /// fetched); `all` runs the four; a comma-separated list runs several.
+    /// The baselines model a healthy overlay (--churn and --adversaries
+    /// must be 0 with them), ignore --policy and --per-hop-share (one row,
+    /// with the first share), and route alike in both modes.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "piggyback")]
+    pub(crate) mechanism: Vec<MechanismArg>,
+
+    /// turn-density of the TURN Server Usage (RFC 6940 §11.1): the
+    /// Resource-IDs each provider stores at (1 to 1000000). By default
+    /// about 1 / f, as §11.1 advises: round(1/f) for each f swept (1 at
+    /// f = 0). The RFC's own default is 1.
+    #[arg(long, value_parser = parse_density)]
+    pub(crate) turn_density: Option<u32>,
 
     /// Peers in the overlay (2 to 16777216). The default is the draft's
     /// 10^6. Peers are built lazily: only those a route touches get a
@@ -112,7 +132,8 @@ pub(crate) struct Cli {
 
     /// Most routine requests a fresh node sends to fill its cache to N;
     /// a node still short after them counts as this many in
-    /// messages_to_fill_mean.
+    /// messages_to_fill_mean. With a baseline: most discoveries a node
+    /// makes (messages_to_fill_mean counts the requests they sent).
     #[arg(long, default_value_t = 32, value_parser = parse_fill_cap)]
     pub(crate) fill_cap: u32,
 
@@ -135,14 +156,29 @@ CSV columns (one row per scenario; shares are fractions):
   empty_share              first requests that brought nothing (§3.3.3's NULL set)
   messages_to_fill_mean    routine requests until the node held N (a node still short after
                            --fill-cap counts as --fill-cap)
-  extra_messages_mean      messages sent only for discovery: 0 for piggybacking
-  hottest_load_ratio       busiest peer's on_request calls over the mean over all peers
+  extra_messages_mean      messages sent only for discovery: 0 for piggybacking; for a baseline the
+                           routed requests of a node's first discovery, each counted once
+  hottest_load_ratio       busiest peer's on_request calls over the mean over all peers (baselines:
+                           requests handled, forwarded or answered, by every peer on their routes)
   handout_max_ratio, _gini how evenly best(N) hands out the willing servers (max over mean; Gini)
   alive_share              handed-out candidates that answer (alive, not bogus)
   bogus_share              handed-out candidates that are an adversary's bogus ones
   then: alive_share_after_feedback, routing_entries_mean, candidate_table_mean, fill_cap,
   fill_capped_share, load_mean, handout_mean, built_peers, peer_heap_bytes, peer_allocations,
-  and last the only columns that vary between runs with the same seed: seconds (the scenario's
+  extra_hop_messages_mean  hops of those requests (each one's route length, answering peer included)
+  setup_messages           routed requests the providers send to register once (Stores; ReDiR's
+                           Fetches too), for the whole overlay, every registration lifetime: not
+                           part of extra_messages_mean; 0 for piggybacking
+  load_max                 the busiest peer's count (single key: every request of the scenario)
+  tries_mean               baselines: Finds (turn-density), Fetches (redir), GETs (single-key) of a
+                           node's first discovery
+  turn_density             the turn-density used (turn-density rows only)
+  A baseline's discoveries: hops_mean is the mean route length of the requests of a node's first
+  discovery, candidates_* and filled/empty_share are of that discovery,
+  messages_to_fill_mean the requests of the discoveries it makes until it holds N (at most
+  --fill-cap discoveries); the columns of piggybacking's candidate tables (table_mean, met_mean,
+  routing_entries_mean, candidate_table_mean, built_peers, peer_*) are empty in its rows.
+  And last the only columns that vary between runs with the same seed: seconds (the scenario's
   wall time) and peak_rss_mb (VmHWM: the whole process's peak so far, not the scenario's own);
   --no-timing writes 0 in both.";
 
@@ -196,6 +232,24 @@ pub(crate) enum MechanismArg {
     All,
 }
 
+impl MechanismArg {
+    /// The mechanisms this value names, in run order.
+    fn mechanisms(self) -> &'static [Mechanism] {
+        match self {
+            Self::Piggyback => &[Mechanism::Piggyback],
+            Self::SingleKey => &[Mechanism::SingleKey],
+            Self::TurnDensity => &[Mechanism::TurnDensity],
+            Self::Redir => &[Mechanism::Redir],
+            Self::All => &[
+                Mechanism::Piggyback,
+                Mechanism::SingleKey,
+                Mechanism::TurnDensity,
+                Mechanism::Redir,
+            ],
+        }
+    }
+}
+
 /// `--mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum ModeArg {
@@ -212,7 +266,8 @@ pub(crate) enum ModeArg {
 pub(crate) struct Plan {
     /// The overlays, in run order.
     pub(crate) overlays: Vec<OverlayKind>,
-    /// Every scenario, in row order (overlays outermost, f innermost).
+    /// Every scenario, in row order (overlays outermost, then mechanisms,
+    /// f innermost).
     pub(crate) scenarios: Vec<Scenario>,
     /// The seed.
     pub(crate) seed: u64,
@@ -237,17 +292,27 @@ impl Cli {
     /// The scenarios this command line asks for, or the error saying what
     /// it asks for that does not exist yet.
     pub(crate) fn plan(self) -> Result<Plan, clap::Error> {
-        if self.mechanism != MechanismArg::Piggyback {
-            let which = self
-                .mechanism
-                .to_possible_value()
-                .map_or_else(String::new, |v| v.get_name().to_owned());
-            return Err(Self::command().error(
-                ErrorKind::InvalidValue,
-                format!(
-                    "--mechanism {which}: the baselines (single-key, turn-density, redir) are not implemented yet; only `piggyback` runs"
-                ),
-            ));
+        let mut mechanisms = Vec::new();
+        for m in &self.mechanism {
+            for k in m.mechanisms() {
+                if !mechanisms.contains(k) {
+                    mechanisms.push(*k);
+                }
+            }
+        }
+        let baseline = mechanisms.iter().find(|&&m| m != Mechanism::Piggyback);
+        if let Some(baseline) = baseline {
+            let unhealthy = |v: &[f64]| v.iter().any(|&x| x > 0.0);
+            if unhealthy(&self.churn) || unhealthy(&self.adversaries) {
+                return Err(Self::command().error(
+                    ErrorKind::ArgumentConflict,
+                    format!(
+                        "--mechanism {}: the baselines model a healthy overlay, so --churn and \
+--adversaries must be 0 with them (run --mechanism piggyback for churn and adversaries)",
+                        baseline.name()
+                    ),
+                ));
+            }
         }
         if let Some(dir) = &self.plots {
             return Err(Self::command().error(
@@ -283,24 +348,36 @@ impl Cli {
         };
         let mut scenarios = Vec::new();
         for overlay in &overlays {
-            for &mode in modes {
-                for &per_hop_share in &self.per_hop_share {
-                    for &churn in &self.churn {
-                        for &adversaries in &self.adversaries {
-                            for &willing in &self.willing {
-                                scenarios.push(Scenario {
-                                    overlay: overlay.name(),
-                                    mode,
-                                    nodes: self.nodes,
-                                    requests: self.requests,
-                                    willing,
-                                    n: self.n,
-                                    policy: self.policy,
-                                    per_hop_share,
-                                    churn,
-                                    adversaries,
-                                    fill_cap: self.fill_cap,
-                                });
+            for &mechanism in &mechanisms {
+                // Only piggybacking has a per-hop share.
+                let shares = if mechanism == Mechanism::Piggyback {
+                    &self.per_hop_share[..]
+                } else {
+                    &self.per_hop_share[..1]
+                };
+                for &mode in modes {
+                    for &per_hop_share in shares {
+                        for &churn in &self.churn {
+                            for &adversaries in &self.adversaries {
+                                for &willing in &self.willing {
+                                    scenarios.push(Scenario {
+                                        overlay: overlay.name(),
+                                        mechanism,
+                                        mode,
+                                        nodes: self.nodes,
+                                        requests: self.requests,
+                                        willing,
+                                        n: self.n,
+                                        policy: self.policy,
+                                        per_hop_share,
+                                        churn,
+                                        adversaries,
+                                        fill_cap: self.fill_cap,
+                                        turn_density: (mechanism == Mechanism::TurnDensity)
+                                            .then_some(self.turn_density)
+                                            .flatten(),
+                                    });
+                                }
                             }
                         }
                     }
@@ -346,6 +423,10 @@ fn parse_threads(s: &str) -> Result<usize, String> {
 }
 
 fn parse_fill_cap(s: &str) -> Result<u32, String> {
+    parse_count(s, 1, 1_000_000).map(|v| v as u32)
+}
+
+fn parse_density(s: &str) -> Result<u32, String> {
     parse_count(s, 1, 1_000_000).map(|v| v as u32)
 }
 
@@ -429,14 +510,62 @@ mod tests {
     }
 
     #[test]
-    fn baselines_and_plots_are_refused_as_not_implemented() {
-        for m in ["single-key", "turn-density", "redir", "all"] {
-            let e = err(&["--mechanism", m]);
-            assert_eq!(e.exit_code(), 2);
-            assert!(e.to_string().contains("not implemented yet"), "{e}");
-        }
+    fn plots_are_refused_as_not_implemented() {
         let e = err(&["--plots", "out"]);
+        assert_eq!(e.exit_code(), 2);
         assert!(e.to_string().contains("not implemented yet"), "{e}");
+    }
+
+    #[test]
+    fn baselines_run_on_a_healthy_overlay_only() {
+        for m in ["single-key", "turn-density", "redir", "all"] {
+            let plan = plan_from(["simulate", "--mechanism", m]).unwrap();
+            assert!(!plan.scenarios.is_empty());
+            for flag in ["--churn", "--adversaries"] {
+                let e = err(&["--mechanism", m, flag, "0,0.1"]);
+                assert_eq!(e.exit_code(), 2);
+                assert!(e.to_string().contains("healthy overlay"), "{e}");
+            }
+        }
+        assert!(plan_from(["simulate", "--churn", "0.1"]).is_ok());
+        for args in [&["--turn-density", "0"][..], &["--turn-density", "x"]] {
+            assert_eq!(err(args).exit_code(), 2);
+        }
+    }
+
+    #[test]
+    fn mechanisms_come_after_overlays_and_baselines_take_one_share() {
+        let plan = plan_from([
+            "simulate",
+            "--mechanism",
+            "all",
+            "--overlay",
+            "pastry,chord",
+            "--per-hop-share",
+            "50,100",
+            "--turn-density",
+            "7",
+        ])
+        .unwrap();
+        // Per overlay: piggyback 2 shares × 2 f, each baseline 1 × 2 f.
+        assert_eq!(plan.scenarios.len(), 2 * (4 + 3 * 2));
+        let names: Vec<_> = plan.scenarios[..10]
+            .iter()
+            .map(|s| (s.overlay, s.mechanism.name(), s.per_hop_share.percent()))
+            .collect();
+        assert_eq!(names[0], ("pastry", "piggyback", 50));
+        assert_eq!(names[3], ("pastry", "piggyback", 100));
+        assert_eq!(names[4], ("pastry", "single-key", 50));
+        assert_eq!(names[9], ("pastry", "redir", 50));
+        assert_eq!(plan.scenarios[10].overlay, "chord");
+        for s in &plan.scenarios {
+            let density = (s.mechanism == Mechanism::TurnDensity).then_some(7);
+            assert_eq!(s.turn_density, density);
+        }
+        // Without the flag: about 1/f.
+        let plan = plan_from(["simulate", "--mechanism", "turn-density"]).unwrap();
+        let densities: Vec<u32> = plan.scenarios.iter().map(Scenario::turn_density).collect();
+        assert_eq!(densities, [10, 50]);
     }
 
     #[test]

@@ -14,11 +14,15 @@
 //! - `scenario`: one scenario's requests, every hop calling
 //!   `IntermediatePeer::on_request` (§4.2) and the requester a
 //!   `SendingNode` (§4.1, §5.1, §6.1);
+//! - `baselines/`: what piggybacking is compared with, in the same
+//!   harness: a single key (§1), RELOAD's TURN Server Usage (RFC 6940 §9)
+//!   and ReDiR (RFC 7374);
 //! - `metrics`: means, percentiles, Gini;
 //! - `memory`: heap per built peer and peak RSS;
 //! - `output`: the CSV and the §3.3.3 table;
 //! - this file: orchestration (overlays, threads, progress).
 
+mod baselines;
 mod cli;
 mod memory;
 mod metrics;
@@ -38,7 +42,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::{OverlayKind, Plan};
 use crate::overlay::Overlay;
-use crate::scenario::{Measured, Scenario};
+use crate::scenario::{Measured, Mechanism, Scenario};
 
 fn main() -> ExitCode {
     let plan = match cli::plan_from(std::env::args_os()) {
@@ -174,7 +178,12 @@ fn run_scenarios(
             s.spawn(|| loop {
                 let k = next.fetch_add(1, Ordering::Relaxed);
                 let Some(&i) = indices.get(k) else { break };
-                let result = scenario::run(overlay, &scenarios[i], seed, i as u64, progress);
+                let sc = &scenarios[i];
+                let run = match sc.mechanism {
+                    Mechanism::Piggyback => scenario::run,
+                    _ => baselines::run,
+                };
+                let result = run(overlay, sc, seed, i as u64, progress);
                 done.lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .push((i, result));
@@ -196,6 +205,7 @@ mod tests {
     fn scenario(nodes: usize, requests: u64, willing: f64) -> Scenario {
         Scenario {
             overlay: "ring",
+            mechanism: Mechanism::Piggyback,
             mode: Mode::Recursive,
             nodes,
             requests,
@@ -206,6 +216,7 @@ mod tests {
             churn: 0.0,
             adversaries: 0.0,
             fill_cap: 32,
+            turn_density: None,
         }
     }
 
@@ -294,6 +305,41 @@ mod tests {
         };
         let one = csv_with(1);
         assert_eq!(one.lines().count(), 7);
+        assert_eq!(one, csv_with(3));
+        assert_eq!(one, csv_with(2));
+    }
+
+    /// The baselines too: one sweep of the three over two shares and both
+    /// modes gives the same CSV on 1, 2 and 3 threads.
+    #[test]
+    fn same_seed_same_baseline_csv_whatever_the_threads() {
+        let ring = Ring::new(3000, 12);
+        let mut scenarios = Vec::new();
+        for mechanism in [
+            Mechanism::SingleKey,
+            Mechanism::TurnDensity,
+            Mechanism::Redir,
+        ] {
+            for mode in [Mode::Recursive, Mode::Iterative] {
+                for f in [0.02, 0.1] {
+                    scenarios.push(Scenario {
+                        mechanism,
+                        mode,
+                        ..scenario(3000, 100, f)
+                    });
+                }
+            }
+        }
+        let indices: Vec<usize> = (0..scenarios.len()).collect();
+        let csv_with = |threads| {
+            let results = run_scenarios(&ring, &scenarios, &indices, 4, threads, &|_| {});
+            let measured: Vec<Measured> = results.into_iter().map(|(_, r)| r.unwrap()).collect();
+            let rows: Vec<_> = scenarios.iter().zip(&measured).collect();
+            output::csv(&rows, true)
+        };
+        let one = csv_with(1);
+        assert_eq!(one.lines().count(), 13);
+        assert!(one.lines().skip(1).all(|l| !l.contains("piggyback")));
         assert_eq!(one, csv_with(3));
         assert_eq!(one, csv_with(2));
     }

@@ -9,7 +9,7 @@ use std::mem::size_of;
 use stun_turn_discovery::peer::{PeerStats, TableEntry};
 use stun_turn_discovery::{CandidateTable, IntermediatePeer, PeerConfig};
 
-use crate::scenario::{Measured, Scenario};
+use crate::scenario::{Measured, Mechanism, Mode, Scenario};
 
 /// The CSV header. The columns up to `bogus_share` are issue 9's list in
 /// its order; `seconds` and `peak_rss_mb` are the only columns that change
@@ -20,20 +20,37 @@ candidates_p5,filled_share,empty_share,messages_to_fill_mean,extra_messages_mean
 hottest_load_ratio,handout_max_ratio,handout_gini,alive_share,bogus_share,\
 alive_share_after_feedback,routing_entries_mean,candidate_table_mean,fill_cap,\
 fill_capped_share,load_mean,handout_mean,built_peers,peer_heap_bytes,peer_allocations,\
-seconds,peak_rss_mb";
+extra_hop_messages_mean,setup_messages,load_max,tries_mean,turn_density,seconds,peak_rss_mb";
 
 /// One CSV row (no newline). Shares are fractions (`per_hop_share` 1 is
-/// no share, the draft to the letter).
+/// no share, the draft to the letter). A baseline's row leaves the columns
+/// of piggybacking's candidate tables empty; piggybacking's leaves
+/// `tries_mean` empty; only turn-density rows fill `turn_density`.
 pub(crate) fn csv_row(sc: &Scenario, m: &Measured, no_timing: bool) -> String {
     let (seconds, rss) = if no_timing {
         (0.0, 0.0)
     } else {
         (m.seconds, m.peak_rss_mb)
     };
+    let tables = sc.mechanism == Mechanism::Piggyback;
+    // `value` with `precision` decimals where it applies, else nothing.
+    let cell = |applies: bool, value: f64, precision: usize| {
+        if applies {
+            format!("{value:.precision$}")
+        } else {
+            String::new()
+        }
+    };
+    let density = if sc.mechanism == Mechanism::TurnDensity {
+        sc.turn_density().to_string()
+    } else {
+        String::new()
+    };
     format!(
-        "{},piggyback,{},{},{},{},{},{},{},{},{},{:.4},{:.4},{:.4},{:.4},{},{:.4},{:.4},{:.4},{:.4},\
-{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{},{:.4},{:.4},{:.4},{},{:.1},{:.2},{:.3},{:.1}",
+        "{},{},{},{},{},{},{},{},{},{},{},{},{:.4},{},{:.4},{},{:.4},{:.4},{:.4},{:.4},\
+{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{},{},{},{:.4},{:.4},{:.4},{},{},{},{:.4},{},{},{},{},{:.3},{:.1}",
         sc.overlay,
+        sc.mechanism.name(),
         sc.mode.name(),
         sc.nodes,
         sc.requests,
@@ -43,9 +60,9 @@ pub(crate) fn csv_row(sc: &Scenario, m: &Measured, no_timing: bool) -> String {
         f64::from(sc.per_hop_share.percent()) / 100.0,
         sc.churn,
         sc.adversaries,
-        m.table_mean,
+        cell(tables, m.table_mean, 4),
         m.hops_mean,
-        m.met_mean,
+        cell(tables, m.met_mean, 4),
         m.candidates_mean,
         m.candidates_p5,
         m.filled_share,
@@ -58,15 +75,20 @@ pub(crate) fn csv_row(sc: &Scenario, m: &Measured, no_timing: bool) -> String {
         m.alive_share,
         m.bogus_share,
         m.alive_share_after_feedback,
-        m.routing_entries_mean,
-        m.candidate_table_mean,
+        cell(tables, m.routing_entries_mean, 4),
+        cell(tables, m.candidate_table_mean, 4),
         sc.fill_cap,
         m.fill_capped_share,
         m.load_mean,
         m.handout_mean,
-        m.built_peers,
-        m.peer_heap_bytes,
-        m.peer_allocations,
+        cell(tables, m.built_peers as f64, 0),
+        cell(tables, m.peer_heap_bytes, 1),
+        cell(tables, m.peer_allocations, 2),
+        m.extra_hop_messages_mean,
+        m.setup_messages,
+        m.load_max,
+        cell(!tables, m.tries_mean, 4),
+        density,
         seconds,
         rss,
     )
@@ -105,18 +127,126 @@ fn pct(x: f64) -> String {
 /// scenario, then the memory a built peer holds.
 pub(crate) fn report(rows: &[(&Scenario, &Measured)]) -> String {
     let mut out = String::new();
+    let piggyback: Vec<(&Scenario, &Measured)> = rows
+        .iter()
+        .copied()
+        .filter(|(s, _)| s.mechanism == Mechanism::Piggyback)
+        .collect();
     let mut i = 0;
-    while i < rows.len() {
-        let head = rows[i].0;
+    while i < piggyback.len() {
+        let head = piggyback[i].0;
         let mut j = i + 1;
-        while j < rows.len() && same_group(head, rows[j].0) {
+        while j < piggyback.len() && same_group(head, piggyback[j].0) {
             j += 1;
         }
-        table(&mut out, &rows[i..j]);
+        table(&mut out, &piggyback[i..j]);
         i = j;
     }
-    memory(&mut out, rows);
+    comparison(&mut out, rows);
+    if !piggyback.is_empty() {
+        memory(&mut out, &piggyback);
+    }
     out
+}
+
+/// What a comparison groups by: everything but the mechanism and what only
+/// piggybacking has (policy, per-hop share).
+type Setting = (&'static str, Mode, usize, u64, u8, u64, u32);
+
+fn setting(s: &Scenario) -> Setting {
+    (
+        s.overlay,
+        s.mode,
+        s.nodes,
+        s.requests,
+        s.n.get(),
+        s.willing.to_bits(),
+        s.fill_cap,
+    )
+}
+
+/// Piggybacking against the baselines: for every setting a baseline ran
+/// in, one line per mechanism (piggybacking's healthy rows, one per
+/// per-hop share).
+fn comparison(out: &mut String, rows: &[(&Scenario, &Measured)]) {
+    let mut settings: Vec<Setting> = Vec::new();
+    for (s, _) in rows {
+        if s.mechanism != Mechanism::Piggyback && !settings.contains(&setting(s)) {
+            settings.push(setting(s));
+        }
+    }
+    if settings.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "piggybacking against the baselines: extra = requests a node's first discovery sends only \
+for discovery (hops: their route lengths summed); tries = its Finds / Fetches / GETs; hottest = \
+busiest peer's requests handled over the mean over all peers (its count in brackets); got = \
+candidates the first discovery (piggyback: first request) brought, mean (p5); to fill = \
+requests until the node held N; hand-outs = the most handed-out server over the mean (Gini); \
+setup = routed requests the providers send to register, once a lifetime for the whole overlay, \
+not in extra"
+    );
+    for key in settings {
+        let group: Vec<&(&Scenario, &Measured)> = rows
+            .iter()
+            .filter(|(s, _)| setting(s) == key && s.churn == 0.0 && s.adversaries == 0.0)
+            .collect();
+        let sc = group[0].0;
+        let _ = writeln!(
+            out,
+            "{} overlay, {} routing, {} nodes, {} sending nodes, N = {}, f = {}",
+            sc.overlay,
+            sc.mode.name(),
+            sc.nodes,
+            sc.requests,
+            sc.n,
+            pct(sc.willing),
+        );
+        let _ = writeln!(
+            out,
+            "  {:<26} {:>6} {:>7} {:>6} {:>22} {:>11} {:>7} {:>6} {:>8} {:>15} {:>9}",
+            "mechanism",
+            "extra",
+            "hops",
+            "tries",
+            "hottest (requests)",
+            "got (p5)",
+            "filled",
+            "empty",
+            "to fill",
+            "hand-outs",
+            "setup"
+        );
+        for (s, m) in group {
+            let label = match s.mechanism {
+                Mechanism::Piggyback => format!("piggyback (share {})", s.per_hop_share),
+                Mechanism::TurnDensity => format!("turn-density (d = {})", s.turn_density()),
+                other => other.name().to_owned(),
+            };
+            let tries = if s.mechanism == Mechanism::Piggyback {
+                "-".to_owned()
+            } else {
+                format!("{:.2}", m.tries_mean)
+            };
+            let _ = writeln!(
+                out,
+                "  {label:<26} {:>6.2} {:>7.1} {tries:>6} {:>22} {:>11} {:>7} {:>6} {:>8.2} {:>15} \
+{:>9}",
+                m.extra_messages_mean,
+                m.extra_hop_messages_mean,
+                format!("{:.1}× ({})", m.hottest_load_ratio, m.load_max),
+                format!("{:.2} ({})", m.candidates_mean, m.candidates_p5),
+                pct1(m.filled_share),
+                pct1(m.empty_share),
+                m.messages_to_fill_mean,
+                format!("{:.1}× ({:.2})", m.handout_max_ratio, m.handout_gini),
+                m.setup_messages,
+            );
+        }
+        out.push('\n');
+    }
 }
 
 fn same_group(a: &Scenario, b: &Scenario) -> bool {

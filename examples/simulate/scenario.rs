@@ -13,6 +13,9 @@
 //! While its `shortfall` is above zero it sends further routine requests,
 //! each on another path (§3.3.3), up to a cap. Then it takes `best(N)`,
 //! reports `feedback` on each (one round), and takes `best(N)` again.
+//!
+//! The baselines it is compared with run in `baselines/`, with the same
+//! senders, overlays and metrics.
 
 use std::time::{Duration, Instant};
 
@@ -52,6 +55,35 @@ impl Mode {
         match self {
             Self::Recursive => "recursive",
             Self::Iterative => "iterative",
+        }
+    }
+}
+
+/// How NATed nodes discover STUN/TURN servers: the draft's piggybacking or
+/// one of the three baselines it is compared with (`baselines/`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Mechanism {
+    /// The draft's: candidates ride on routine requests (§3.3.2).
+    Piggyback,
+    /// Every provider stored at the root of one well-known key; every
+    /// discovery a GET to it (the draft's §1 comparison).
+    SingleKey,
+    /// RELOAD's TURN Server Usage (RFC 6940 §9): providers at
+    /// H(Node-ID ‖ d), d = 1..turn-density; Find then Fetch at random.
+    TurnDensity,
+    /// ReDiR (RFC 7374): a tree of registrations, looked up with a few
+    /// Fetches.
+    Redir,
+}
+
+impl Mechanism {
+    /// The command-line spelling, also the CSV's `mechanism` column.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Piggyback => "piggyback",
+            Self::SingleKey => "single-key",
+            Self::TurnDensity => "turn-density",
+            Self::Redir => "redir",
         }
     }
 }
@@ -97,6 +129,8 @@ impl Policy {
 pub(crate) struct Scenario {
     /// The overlay's name.
     pub(crate) overlay: &'static str,
+    /// The discovery mechanism.
+    pub(crate) mechanism: Mechanism,
     /// Routing mode.
     pub(crate) mode: Mode,
     /// Peers in the overlay.
@@ -116,8 +150,27 @@ pub(crate) struct Scenario {
     pub(crate) churn: f64,
     /// Share of peers adversarial.
     pub(crate) adversaries: f64,
-    /// Most requests a node sends to fill its cache.
+    /// Most requests a node sends to fill its cache (piggyback), or most
+    /// discoveries it makes (baselines).
     pub(crate) fill_cap: u32,
+    /// `--turn-density`: Resource-IDs per provider of the TURN Server
+    /// Usage; `None` is about 1/f (see [`Scenario::turn_density`]).
+    pub(crate) turn_density: Option<u32>,
+}
+
+impl Scenario {
+    /// The turn-density this scenario uses: `--turn-density` when given,
+    /// else RFC 6940 §11.1's guidance, about 1 / (share of peers that can
+    /// serve): round(1/f), at least 1 (1 at f = 0).
+    pub(crate) fn turn_density(&self) -> u32 {
+        self.turn_density.unwrap_or_else(|| {
+            if self.willing > 0.0 {
+                (1.0 / self.willing).round().clamp(1.0, 1e6) as u32
+            } else {
+                1
+            }
+        })
+    }
 }
 
 /// What one scenario measured (the CSV row's metrics, item 5 of issue 9).
@@ -153,10 +206,25 @@ pub(crate) struct Measured {
     pub(crate) messages_to_fill_mean: f64,
     /// Share of nodes still short after the cap.
     pub(crate) fill_capped_share: f64,
-    /// Messages sent only for discovery: none for piggybacking.
+    /// Messages sent only for discovery: none for piggybacking; for the
+    /// baselines, the routed requests of a node's first discovery.
     pub(crate) extra_messages_mean: f64,
-    /// The busiest peer's `on_request` calls over the mean over all peers.
+    /// The hops those requests took (each request's route length, the
+    /// answering peer included): 0 for piggybacking.
+    pub(crate) extra_hop_messages_mean: f64,
+    /// Routed requests the providers send to register once (Stores, and
+    /// ReDiR's Fetches), for the whole overlay; repeated every registration
+    /// lifetime, and not counted in `extra_messages_mean`. 0 for
+    /// piggybacking.
+    pub(crate) setup_messages: u64,
+    /// Baselines: the tries of a node's first discovery (TURN Server
+    /// Usage: Finds; ReDiR: Fetches; single key: 1). 0 for piggybacking.
+    pub(crate) tries_mean: f64,
+    /// The busiest peer's `on_request` calls (baselines: requests it
+    /// handled, forwarded or answered) over the mean over all peers.
     pub(crate) hottest_load_ratio: f64,
+    /// That busiest peer's count itself.
+    pub(crate) load_max: u64,
     /// That mean: `on_request` calls per peer. Below about 10 the load
     /// ratios mostly measure sampling noise (a few requests per peer).
     pub(crate) load_mean: f64,
@@ -186,8 +254,19 @@ pub(crate) struct Measured {
 }
 
 /// A number in `0..n` (`n > 0`), by multiply-shift.
-fn below(rng: &mut impl Rng, n: u64) -> u64 {
+pub(crate) fn below(rng: &mut impl Rng, n: u64) -> u64 {
     ((u128::from(rng.next_u64()) * u128::from(n)) >> 64) as u64
+}
+
+/// A random NATed sending node (a peer that is neither willing, dead nor
+/// adversarial); there must be one.
+pub(crate) fn pick_sender(rng: &mut impl Rng, roles: &Roles, nodes: u64) -> PeerId {
+    loop {
+        let p = below(rng, nodes) as PeerId;
+        if roles.is_sender(p) {
+            break p;
+        }
+    }
 }
 
 /// The per-scenario random stream: from the run's seed and the scenario's
@@ -247,12 +326,7 @@ pub(crate) fn run(
     let mut reported = 0;
 
     for r in 0..sc.requests {
-        let sender = loop {
-            let p = below(&mut rng, nodes) as PeerId;
-            if roles.is_sender(p) {
-                break p;
-            }
-        };
+        let sender = pick_sender(&mut rng, &roles, nodes);
         let mut node = SendingNode::new(node_config);
         let mut messages = 0;
         loop {
@@ -325,6 +399,10 @@ pub(crate) fn run(
         messages_to_fill_mean: to_fill.mean(),
         fill_capped_share: ratio(capped, sc.requests),
         extra_messages_mean: 0.0,
+        extra_hop_messages_mean: 0.0,
+        setup_messages: 0,
+        tries_mean: 0.0,
+        load_max: busiest,
         hottest_load_ratio: if load_total == 0 {
             0.0
         } else {
