@@ -65,7 +65,9 @@ use limiter::Limiter;
 pub struct IntermediatePeer {
     config: PeerConfig,
     table: CandidateTable,
-    limiter: Option<Limiter>,
+    /// Boxed: most peers have no limit, and a simulator holds a million
+    /// peers.
+    limiter: Option<Box<Limiter>>,
     stats: PeerStats,
 }
 
@@ -74,7 +76,7 @@ impl IntermediatePeer {
     pub fn new(config: PeerConfig) -> Self {
         Self {
             table: CandidateTable::new(config.table()),
-            limiter: config.request_limit().map(Limiter::new),
+            limiter: config.request_limit().map(|l| Box::new(Limiter::new(l))),
             stats: PeerStats::default(),
             config,
         }
@@ -295,7 +297,7 @@ impl IntermediatePeer {
 
 /// Whether the limiter lets `from` be served at `now`; a request that names
 /// no requester, or a peer with no limit, always is.
-fn allow(limiter: &mut Option<Limiter>, now: Instant, from: Option<Requester>) -> bool {
+fn allow(limiter: &mut Option<Box<Limiter>>, now: Instant, from: Option<Requester>) -> bool {
     match (limiter, from) {
         (Some(l), Some(r)) => {
             // One bucket per address, however it is spelled.

@@ -71,12 +71,8 @@ impl SelectionPolicy {
         F: FnMut(&'t TableEntry) -> ControlFlow<()>,
     {
         match self {
-            Self::ByPriority => {
-                let _ = table.by_priority().try_for_each(visit);
-            }
-            Self::ByPerformance => {
-                let _ = table.by_performance().try_for_each(visit);
-            }
+            Self::ByPriority => table.visit_by_priority(visit),
+            Self::ByPerformance => table.visit_by_performance(visit),
             Self::Random => random_walk(table, rng, visit),
             Self::LoadSpreading => {
                 // A table that holds no more than the caller can take has

@@ -64,7 +64,7 @@ impl SourcePriorities {
 /// assert!(TableConfig::default().with_max_entries(0).is_err());
 /// # Ok::<(), stun_turn_discovery::error::ConfigError>(())
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(
     feature = "serde",
@@ -72,10 +72,49 @@ impl SourcePriorities {
 )]
 pub struct TableConfig {
     source_priorities: SourcePriorities,
-    entry_lifetime: Duration,
+    entry_lifetime: Lifetime,
     max_entries: u32,
     address_policy: AddressPolicy,
     trust_advertisements: bool,
+}
+
+/// A [`Duration`] in three `u32`s, so the configuration (held by every
+/// peer and every table, a million of each in a simulation) is 32 bytes,
+/// aligned to 4, rather than 40: the whole range, and the same value back.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Lifetime {
+    secs_low: u32,
+    secs_high: u32,
+    nanos: u32,
+}
+
+impl Lifetime {
+    const fn new(d: Duration) -> Self {
+        let secs = d.as_secs();
+        Self {
+            secs_low: secs as u32,
+            secs_high: (secs >> 32) as u32,
+            nanos: d.subsec_nanos(),
+        }
+    }
+
+    const fn get(self) -> Duration {
+        let secs = ((self.secs_high as u64) << 32) | self.secs_low as u64;
+        Duration::new(secs, self.nanos)
+    }
+}
+
+impl core::fmt::Debug for TableConfig {
+    /// As derived from the fields, the lifetime as a [`Duration`].
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("TableConfig")
+            .field("source_priorities", &self.source_priorities)
+            .field("entry_lifetime", &self.entry_lifetime())
+            .field("max_entries", &self.max_entries)
+            .field("address_policy", &self.address_policy)
+            .field("trust_advertisements", &self.trust_advertisements)
+            .finish()
+    }
 }
 
 impl Default for TableConfig {
@@ -84,7 +123,7 @@ impl Default for TableConfig {
     fn default() -> Self {
         Self {
             source_priorities: SourcePriorities::default(),
-            entry_lifetime: Duration::from_secs(600),
+            entry_lifetime: Lifetime::new(Duration::from_secs(600)),
             max_entries: 512,
             address_policy: AddressPolicy::default(),
             trust_advertisements: false,
@@ -109,7 +148,7 @@ impl TableConfig {
     /// host re-syncs each source at least this often
     /// ([`CandidateTable::sync_source`](super::CandidateTable::sync_source)).
     pub fn entry_lifetime(&self) -> Duration {
-        self.entry_lifetime
+        self.entry_lifetime.get()
     }
 
     /// With entry lifetime `d`, not zero.
@@ -117,7 +156,7 @@ impl TableConfig {
         if d.is_zero() {
             return Err(ConfigError::Zero("entry lifetime"));
         }
-        self.entry_lifetime = d;
+        self.entry_lifetime = Lifetime::new(d);
         Ok(self)
     }
 
@@ -197,10 +236,37 @@ impl From<TableConfig> for RawTableConfig {
     fn from(c: TableConfig) -> Self {
         Self {
             source_priorities: c.source_priorities,
-            entry_lifetime: c.entry_lifetime,
+            entry_lifetime: c.entry_lifetime(),
             max_entries: c.max_entries,
             address_policy: c.address_policy,
             trust_advertisements: c.trust_advertisements,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lifetime_round_trips_and_config_is_small() {
+        for d in [
+            Duration::from_nanos(1),
+            Duration::from_secs(600),
+            Duration::new(u64::from(u32::MAX) + 7, 999_999_999),
+            Duration::MAX,
+        ] {
+            let c = TableConfig::default().with_entry_lifetime(d).unwrap();
+            assert_eq!(c.entry_lifetime(), d);
+        }
+        assert_eq!(size_of::<TableConfig>(), 32);
+        assert_eq!(
+            format!("{:?}", TableConfig::default()),
+            "TableConfig { source_priorities: SourcePriorities { routing_table: 300, \
+             neighbor_table: 300, connection_table: 250, local_peer: 200, client: 100 }, \
+             entry_lifetime: 600s, max_entries: 512, address_policy: AddressPolicy { \
+             loopback: false, link_local: false, private: false, documentation: false }, \
+             trust_advertisements: false }"
+        );
     }
 }
