@@ -29,6 +29,7 @@ mod metrics;
 mod network;
 mod output;
 mod overlay;
+mod plots;
 mod scenario;
 #[cfg(test)]
 mod test_ring;
@@ -154,6 +155,13 @@ fn run(plan: &Plan) -> Result<(), String> {
         std::fs::write(path, output::csv(&rows, plan.no_timing))
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         eprintln!("wrote {} row(s) to {}", rows.len(), path.display());
+    }
+    if let Some(dir) = &plan.plots {
+        let written = plots::write_plots(dir, &output::csv(&rows, plan.no_timing))
+            .map_err(|e| format!("cannot write plots to {}: {e}", dir.display()))?;
+        for path in written {
+            eprintln!("wrote {}", path.display());
+        }
     }
     print!("{}", output::report(&rows));
     Ok(())
