@@ -59,42 +59,14 @@ pub(crate) fn on_reload_request<R: Rng + ?Sized>(
     let Some(range) = wire::find_option(message, wire_config)? else {
         return Ok(None);
     };
-    // Everything is checked before anything happens (the requester's
-    // token included): the option itself, its mode, and room in the
-    // message's length fields for the most one append can add.
-    let view = OptionView::new_checked(&message[range.clone()], wire_config)?;
-    if view.mode() != RoutingMode::Recursive {
-        return Err(WireError::WrongMode {
-            expected: "recursive option",
-        });
-    }
+    // Room first: the length fields can take the most one append adds, so
+    // once `append` has checked the option (before the requester's token
+    // is asked for), nothing can fail after bytes are written.
     wire::check_room(message)?;
-    // The option's own bytes before the append (a checked option is at
-    // least this long), to undo it should the lengths still not take it.
-    let mut saved = [0u8; OPTION_HEAD];
-    saved.copy_from_slice(&message[range.start..range.start + OPTION_HEAD]);
-    let (report, grown) = append(
-        peer,
-        now,
-        kind,
-        message,
-        range.clone(),
-        wire_config,
-        rng,
-        allowed,
-    )?;
-    if let Err(e) = wire::grow_lengths(message, grown) {
-        message[range.end..].rotate_left(grown);
-        message.truncate(message.len() - grown);
-        message[range.start..range.start + OPTION_HEAD].copy_from_slice(&saved);
-        return Err(e);
-    }
+    let (report, grown) = append(peer, now, kind, message, range, wire_config, rng, allowed)?;
+    wire::grow_lengths(message, grown);
     Ok(Some(report))
 }
-
-/// ForwardingOption header and value header: every byte the append patches
-/// lies in these.
-const OPTION_HEAD: usize = 10;
 
 /// Appends to the option at `range` of `buf`: checks it, fills, writes the
 /// new entries behind it and patches its K, hop and length. Returns the

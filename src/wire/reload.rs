@@ -92,19 +92,14 @@ pub(crate) fn check_room(message: &[u8]) -> Result<(), WireError> {
 
 /// Adds `grown` bytes to the options length and the message length of the
 /// RELOAD message in `message` (already grown), after an option in its
-/// options list grew by that much. Fails, changing nothing, when a length
-/// would overflow.
-pub(crate) fn grow_lengths(message: &mut [u8], grown: usize) -> Result<(), WireError> {
+/// options list grew by that much; [`check_room`] has made sure both fit.
+pub(crate) fn grow_lengths(message: &mut [u8], grown: usize) {
     let options = usize::from(u16_at(message, r::OPTIONS_LENGTH)) + grown;
     let total = u32_at(message, r::LENGTH) as usize + grown;
-    let (Ok(options), Ok(total)) = (u16::try_from(options), u32::try_from(total)) else {
-        return Err(WireError::TooLong {
-            what: "RELOAD message",
-        });
-    };
+    let options = u16::try_from(options).unwrap_or(u16::MAX);
+    let total = u32::try_from(total).unwrap_or(u32::MAX);
     message[r::OPTIONS_LENGTH].copy_from_slice(&options.to_be_bytes());
     message[r::LENGTH].copy_from_slice(&total.to_be_bytes());
-    Ok(())
 }
 
 fn u16_at(b: &[u8], at: Range<usize>) -> u16 {
