@@ -88,7 +88,7 @@ impl Admission {
     /// through `insert` (told whether it is within its hop's share) when it
     /// passes. A candidate counts against its hop's share unless the
     /// container refused it as a duplicate.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn admit(
         &mut self,
         candidate: &Candidate,

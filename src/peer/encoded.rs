@@ -89,19 +89,6 @@ fn append<R: Rng + ?Sized>(
             expected: "recursive option",
         });
     }
-    let key = view.key();
-    let mut keys = [KeyValue::default(); MAX];
-    let mut filter = KeyFilter::new();
-    let mut known = 0usize;
-    for (index, e) in view.entries().enumerate() {
-        let kv = key.of(&e.candidate.address);
-        if filter.may_contain(&kv) && keys[..known].contains(&kv) {
-            return Err(WireError::DuplicateKey { index: index as u8 });
-        }
-        filter.insert(&kv);
-        keys[known] = kv;
-        known += 1;
-    }
     let req = Request {
         kind,
         mode: RoutingMode::Recursive,
@@ -109,6 +96,70 @@ fn append<R: Rng + ?Sized>(
         filter: view.filter(),
         hop: view.hop(),
     };
+    // Room for the keys of the entries present and of those this hop adds:
+    // at most N in all when the option is sound. Most options ask for the
+    // default N, so a small array does; zeroing 64 keys costs more than a
+    // small fill.
+    if usize::from(view.k()).max(req.n.len()) <= SMALL {
+        let mut keys = [KeyValue::default(); SMALL];
+        fill_into(
+            (config, table),
+            now,
+            buf,
+            range,
+            req,
+            &mut keys,
+            rng,
+            allowed,
+        )
+    } else {
+        let mut keys = [KeyValue::default(); MAX];
+        fill_into(
+            (config, table),
+            now,
+            buf,
+            range,
+            req,
+            &mut keys,
+            rng,
+            allowed,
+        )
+    }
+}
+
+/// Keys held on the stack for an option of at most this many entries.
+const SMALL: usize = 16;
+
+/// [`append`] once the option is checked, with room in `keys` for the key
+/// of every entry present and every entry added.
+#[allow(clippy::too_many_arguments)]
+fn fill_into<R: Rng + ?Sized>(
+    (config, table): (&PeerConfig, &CandidateTable),
+    now: Instant,
+    buf: &mut BytesMut,
+    range: Range<usize>,
+    req: Request,
+    keys: &mut [KeyValue],
+    rng: &mut R,
+    allowed: impl FnOnce() -> bool,
+) -> Result<(HopReport, usize), WireError> {
+    let view = OptionView::new_unchecked(&buf[range.clone()]);
+    let key = view.key();
+    let mut filter = KeyFilter::new();
+    let mut known = 0usize;
+    for (index, e) in view.entries().enumerate() {
+        let kv = key.of(&e.candidate.address);
+        if filter.may_contain(&kv) && keys[..known].contains(&kv) {
+            return Err(WireError::DuplicateKey { index: index as u8 });
+        }
+        let Some(slot) = keys.get_mut(known) else {
+            // More entries than N: the set is full, nothing is added.
+            break;
+        };
+        filter.insert(&kv);
+        *slot = kv;
+        known += 1;
+    }
     let k = usize::from(view.k());
     let held = view.known();
     let old_len = buf.len();
@@ -136,7 +187,7 @@ fn append<R: Rng + ?Sized>(
 /// entries written at the end.
 struct AppendSink<'a> {
     key: UniquenessKey,
-    keys: [KeyValue; MAX],
+    keys: &'a mut [KeyValue],
     filter: KeyFilter,
     known: usize,
     k: usize,
@@ -153,7 +204,7 @@ impl Sink for AppendSink<'_> {
     }
 
     fn add(&mut self, candidate: &Candidate, priority: u16, hop: u8) -> bool {
-        if self.k >= MAX || self.known >= MAX {
+        if self.k >= MAX || self.known >= self.keys.len() {
             return false;
         }
         let kv = self.key.of(&candidate.address);

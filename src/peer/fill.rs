@@ -19,7 +19,7 @@ use crate::set::CandidateSet;
 
 use super::config::PeerConfig;
 use super::report::{HopReport, Stop};
-use super::table::{expiry_cutoff, CandidateTable};
+use super::table::{expiry_cutoff, CandidateTable, TableEntry, Visit};
 
 /// Where an intermediate peer puts the candidates it adds: K, and the
 /// step-5 comparison with the step-6 append.
@@ -96,62 +96,87 @@ pub(crate) fn fill<R: Rng + ?Sized, K: Sink + ?Sized>(
         return report;
     }
     // The table applied the address policy when each entry went in.
-    let mut admission = Admission::new(req.filter, None, config.per_hop_share(), n);
-    let cutoff = expiry_cutoff(now, table.config().entry_lifetime());
+    let admission = Admission::new(req.filter, None, config.per_hop_share(), n);
     let want = admission.cap().min(n.get() - k_before);
-    let trace_each = tracing::enabled!(tracing::Level::TRACE);
-    let hop = req.hop;
-    let mut added = 0u8;
-    let mut stop = Stop::TableExhausted;
+    let mut step = Step {
+        admission,
+        cutoff: expiry_cutoff(now, table.config().entry_lifetime()),
+        known,
+        sink,
+        n,
+        hop: req.hop,
+        trace_each: tracing::enabled!(tracing::Level::TRACE),
+        added: 0,
+        stop: Stop::TableExhausted,
+    };
     // Step 4: fetch by the policy's criteria.
     config
         .selection()
-        .propose(table, usize::from(want), rng, |entry| {
-            if entry.is_expired_at(cutoff) {
-                return ControlFlow::Continue(());
-            }
-            let candidate = entry.candidate();
-            // Step 5: compare before adding; step 6: K = K + 1.
-            let verdict = admission.admit(candidate, hop, |in_share| {
-                if !in_share {
-                    // Not reached: the walk stops when the hop is full.
-                    Inserted::NoRoom
-                } else if !known.is_empty() && known.contains(&sink.key().of(&candidate.address)) {
-                    Inserted::Duplicate
-                } else if sink.add(candidate, entry.priority(), hop) {
-                    Inserted::New
-                } else {
-                    Inserted::Duplicate
-                }
-            });
-            if !matches!(
-                verdict,
-                Verdict::Admitted {
-                    inserted: Inserted::New,
-                    ..
-                }
-            ) {
-                return ControlFlow::Continue(());
-            }
-            added += 1;
-            if trace_each {
-                tracing::trace!(address = %candidate.address, hop, "candidate added");
-            }
-            // Step 7, and the per-hop share.
-            if sink.len() >= n.len() {
-                stop = Stop::ReachedN;
-                ControlFlow::Break(())
-            } else if admission.hop_full() {
-                stop = Stop::HopCap;
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
-        });
-    report.k_after = k_before.saturating_add(added);
-    report.stop = stop;
+        .propose(table, usize::from(want), rng, &mut step);
+    report.k_after = k_before.saturating_add(step.added);
+    report.stop = step.stop;
     trace_report(&report);
     report
+}
+
+/// §4.2 steps 5–7 for each entry the policy proposes.
+struct Step<'a, K: ?Sized> {
+    admission: Admission,
+    cutoff: Option<Instant>,
+    known: &'a KnownKeys,
+    sink: &'a mut K,
+    n: N,
+    hop: u8,
+    trace_each: bool,
+    added: u8,
+    stop: Stop,
+}
+
+impl<K: Sink + ?Sized> Visit for Step<'_, K> {
+    #[inline(always)]
+    fn visit(&mut self, entry: &TableEntry) -> ControlFlow<()> {
+        if entry.is_expired_at(self.cutoff) {
+            return ControlFlow::Continue(());
+        }
+        let candidate = entry.candidate();
+        let (known, sink, hop) = (self.known, &mut *self.sink, self.hop);
+        // Step 5: compare before adding; step 6: K = K + 1.
+        let verdict = self.admission.admit(candidate, hop, |in_share| {
+            if !in_share {
+                // Not reached: the walk stops when the hop is full.
+                Inserted::NoRoom
+            } else if !known.is_empty() && known.contains(&sink.key().of(&candidate.address)) {
+                Inserted::Duplicate
+            } else if sink.add(candidate, entry.priority(), hop) {
+                Inserted::New
+            } else {
+                Inserted::Duplicate
+            }
+        });
+        if !matches!(
+            verdict,
+            Verdict::Admitted {
+                inserted: Inserted::New,
+                ..
+            }
+        ) {
+            return ControlFlow::Continue(());
+        }
+        self.added += 1;
+        if self.trace_each {
+            tracing::trace!(address = %candidate.address, hop, "candidate added");
+        }
+        // Step 7, and the per-hop share.
+        if self.sink.len() >= self.n.len() {
+            self.stop = Stop::ReachedN;
+            ControlFlow::Break(())
+        } else if self.admission.hop_full() {
+            self.stop = Stop::HopCap;
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    }
 }
 
 fn trace_report(r: &HopReport) {

@@ -7,6 +7,7 @@
 //! for every response; each is a pure function of its arguments and the
 //! peer's candidate table.
 
+mod alias;
 mod config;
 mod encoded;
 mod fill;
@@ -16,7 +17,6 @@ mod selection;
 mod stats;
 mod table;
 mod table_config;
-mod weights;
 
 use std::time::Instant;
 

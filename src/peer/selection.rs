@@ -13,13 +13,10 @@
 //! table has been examined" holds.
 
 use core::fmt;
-use core::ops::ControlFlow;
 
 use rand::Rng;
 
-use crate::n::N;
-
-use super::table::{CandidateTable, TableEntry};
+use super::table::{CandidateTable, Visit};
 
 /// How an intermediate peer chooses candidates, set in
 /// [`PeerConfig`](super::PeerConfig).
@@ -56,66 +53,59 @@ impl fmt::Display for SelectionPolicy {
 }
 
 impl SelectionPolicy {
-    /// Calls `visit` on entries of `table` in the order this policy
-    /// prefers, until `visit` breaks or every entry has been proposed.
-    /// `want` is how many candidates the caller can still take (at least
-    /// 1): a hint for how far to look.
-    pub(crate) fn propose<'t, R, F>(
-        &self,
-        table: &'t CandidateTable,
-        want: usize,
-        rng: &mut R,
-        mut visit: F,
-    ) where
+    /// Offers entries of `table` to `to` in the order this policy
+    /// prefers, until it breaks or every entry has been proposed. `want` is
+    /// how many candidates the caller can still take (at least 1): a hint
+    /// for how far to look.
+    pub(crate) fn propose<R, O>(&self, table: &CandidateTable, want: usize, rng: &mut R, to: &mut O)
+    where
         R: Rng + ?Sized,
-        F: FnMut(&'t TableEntry) -> ControlFlow<()>,
+        O: Visit,
     {
         match self {
-            Self::ByPriority => table.visit_by_priority(visit),
-            Self::ByPerformance => table.visit_by_performance(visit),
-            Self::Random => random_walk(table, rng, visit),
+            Self::ByPriority => table.walk_by_priority(to),
+            Self::ByPerformance => table.walk_by_performance(to),
+            Self::Random => random_walk(table, rng, to),
             Self::LoadSpreading => {
                 // A table that holds no more than the caller can take has
                 // all its entries examined whatever the order: walk it.
-                let total = table.total_weight();
-                if table.len() > want && total > 0 {
-                    // Weighted draws; a position drawn before is skipped
-                    // without a visit. After a bounded number of draws, fall
-                    // back to the uniform walk, which proposes every entry.
-                    let mut drawn = [0usize; N::MAX.get() as usize];
-                    let mut count = 0;
-                    for _ in 0..2 * want + 8 {
-                        let r = below(rng, total);
-                        let Some(i) = table.position_by_weight(r) else {
-                            break;
-                        };
-                        if drawn[..count].contains(&i) {
-                            continue;
-                        }
-                        if count < drawn.len() {
-                            drawn[count] = i;
-                            count += 1;
-                        }
-                        let Some(e) = table.entry_at(i) else {
-                            break;
-                        };
-                        if visit(e).is_break() {
-                            return;
+                if table.len() > want {
+                    // Weighted draws from an alias table, in batches of as
+                    // many as are still wanted, drawn before any is looked
+                    // at. A position drawn twice is turned away by the
+                    // caller's uniqueness check (§4.2 step 5). After a
+                    // bounded number of draws, fall back to the uniform
+                    // walk, which proposes every entry.
+                    let mut batch = [0u32; BATCH];
+                    let mut left = 2 * want + 8;
+                    while left > 0 {
+                        let take = want.min(left).min(BATCH);
+                        left -= take;
+                        for &i in table.draw_by_weight(rng, &mut batch[..take]) {
+                            let Some(e) = table.entry_at(i as usize) else {
+                                continue;
+                            };
+                            if to.visit(e).is_break() {
+                                return;
+                            }
                         }
                     }
                 }
-                random_walk(table, rng, visit);
+                random_walk(table, rng, to);
             }
         }
     }
 }
 
+/// Most weighted draws made before the first of them is looked at.
+const BATCH: usize = 16;
+
 /// Proposes every entry once, from a random start with a random stride
 /// coprime to the table size.
-fn random_walk<'t, R, F>(table: &'t CandidateTable, rng: &mut R, mut visit: F)
+fn random_walk<R, V>(table: &CandidateTable, rng: &mut R, to: &mut V)
 where
     R: Rng + ?Sized,
-    F: FnMut(&'t TableEntry) -> ControlFlow<()>,
+    V: Visit,
 {
     let len = table.len() as u64;
     if len == 0 {
@@ -131,7 +121,7 @@ where
     let mut pos = start;
     for _ in 0..len {
         if let Some(e) = table.entry_at(pos as usize) {
-            if visit(e).is_break() {
+            if to.visit(e).is_break() {
                 return;
             }
         }

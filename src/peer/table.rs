@@ -4,8 +4,9 @@
 //! The host keeps it in sync with its own state: the willing peers of its
 //! routing, neighbor and connection tables (MUST), itself (SHOULD) and its
 //! willing clients (SHOULD). Entries are kept in three orders (by address,
-//! by priority, by performance) plus a weight tree, so every selection
-//! policy reads only the entries it hands out, whatever the table's size.
+//! by priority, by performance) plus an alias table of the load-spreading
+//! weights, so every selection policy reads only the entries it hands out,
+//! whatever the table's size.
 //!
 //! Memory: a host may hold one table per simulated peer, a million of them,
 //! most a few entries long (§3.3.3: about 75 routing entries at 10^6 peers,
@@ -13,11 +14,17 @@
 //! allocations whatever its size, 102 bytes an entry: its entries (88
 //! bytes each), its three orders in one array (positions, `u16` when the
 //! capacity allows: by priority, by performance, and by address, which is
-//! searched by bisection) and its weight tree (8 bytes a position; no raw
+//! searched by bisection) and its alias table (8 bytes a position; no raw
 //! weights). A batch ([`CandidateTable::sync_source`] and the other calls
 //! that take many candidates at once) makes room for as many entries as
 //! its iterator says are coming, and gives back what it did not use when it
 //! ends.
+//!
+//! Time: every call that changes an entry's weight, adds or removes one
+//! rebuilds the alias table once at its end, O(n); a refresh that moves
+//! neither order nor weight does not. Hosts with many changes pass them in
+//! one batch ([`CandidateTable::sync_source`]) rather than one
+//! [`CandidateTable::upsert`] each.
 
 use core::cmp::Ordering;
 use core::fmt;
@@ -26,6 +33,7 @@ use core::time::Duration;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+use rand::Rng;
 use thiserror::Error;
 
 use crate::address_policy::AddressClass;
@@ -33,8 +41,8 @@ use crate::advert::Advertisement;
 use crate::candidate::{Candidate, PerformanceHints, Source, TransportAddress};
 use crate::node_id::NodeId;
 
+use super::alias::Alias;
 use super::table_config::TableConfig;
-use super::weights::Weights;
 
 /// A candidate the table refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
@@ -183,6 +191,13 @@ impl TableEntry {
     }
 }
 
+/// What takes the entries a selection policy proposes, one at a time (the
+/// intermediate peer's §4.2 steps 5–7).
+pub(crate) trait Visit {
+    /// Considers `entry`; breaks when nothing more is wanted.
+    fn visit(&mut self, entry: &TableEntry) -> ControlFlow<()>;
+}
+
 /// The candidate's own priority, or else the default of its
 /// highest-priority source.
 fn effective_priority(config: &TableConfig, candidate: &Candidate, sources: u8) -> u16 {
@@ -236,8 +251,11 @@ pub struct CandidateTable {
     entries: Vec<TableEntry>,
     /// Positions in `entries`, by priority, by performance and by address.
     orders: Orders,
-    /// The load-spreading weight of each position.
-    weights: Weights,
+    /// The load-spreading weights, as an alias table for weighted draws.
+    weights: Alias,
+    /// Whether a weight, or the set of positions, changed since `weights`
+    /// was last built; [`CandidateTable::settle`] rebuilds it.
+    reweigh: bool,
     /// The current sync generation, `0..UNSEEN`.
     generation: u8,
     /// What each advertiser advertised, per source: an address leaves a
@@ -492,7 +510,8 @@ impl CandidateTable {
             config,
             entries: Vec::new(),
             orders,
-            weights: Weights::default(),
+            weights: Alias::default(),
+            reweigh: false,
             generation: 0,
             advertised: None,
         }
@@ -536,36 +555,28 @@ impl CandidateTable {
         self.in_order(PERFORMANCE)
     }
 
-    /// Calls `visit` on the entries [`by_priority`](Self::by_priority)
+    /// Offers the entries [`by_priority`](Self::by_priority) to `to`
     /// until it breaks: the selection policies' walk, one loop per
-    /// position width.
+    /// position width, with `to`'s step inlined into it.
     #[inline]
-    pub(crate) fn visit_by_priority<'t, F>(&'t self, visit: F)
-    where
-        F: FnMut(&'t TableEntry) -> ControlFlow<()>,
-    {
-        self.visit(PRIORITY, visit);
+    pub(crate) fn walk_by_priority<V: Visit>(&self, to: &mut V) {
+        self.walk(PRIORITY, to);
     }
 
-    /// Calls `visit` on the entries
-    /// [`by_performance`](Self::by_performance) until it breaks.
+    /// Offers the entries [`by_performance`](Self::by_performance) to `to`
+    /// until it breaks.
     #[inline]
-    pub(crate) fn visit_by_performance<'t, F>(&'t self, visit: F)
-    where
-        F: FnMut(&'t TableEntry) -> ControlFlow<()>,
-    {
-        self.visit(PERFORMANCE, visit);
+    pub(crate) fn walk_by_performance<V: Visit>(&self, to: &mut V) {
+        self.walk(PERFORMANCE, to);
     }
 
-    fn visit<'t, F>(&'t self, section: usize, mut visit: F)
-    where
-        F: FnMut(&'t TableEntry) -> ControlFlow<()>,
-    {
+    #[inline(always)]
+    fn walk<V: Visit>(&self, section: usize, to: &mut V) {
         let entries = &self.entries[..];
         let n = entries.len();
         with_orders!(&self.orders, v => {
             for &j in &v[section * n..(section + 1) * n] {
-                if visit(&entries[j.at()]).is_break() {
+                if to.visit(&entries[j.at()]).is_break() {
                     return;
                 }
             }
@@ -585,32 +596,35 @@ impl CandidateTable {
         }
     }
 
-    /// Sum of all load-spreading weights.
+    /// Fills `out` with storage positions drawn independently in
+    /// proportion to their entries' [`TableEntry::weight`] (nothing when
+    /// the table is empty); read them with [`entry_at`](Self::entry_at).
     #[inline]
-    pub(crate) fn total_weight(&self) -> u64 {
-        self.weights.total()
-    }
-
-    /// The position of the entry that covers `r` in the cumulative weights,
-    /// for `r < total_weight()`: a draw proportional to
-    /// [`TableEntry::weight`].
-    #[inline]
-    pub(crate) fn position_by_weight(&self, r: u64) -> Option<usize> {
-        self.weights.find(r)
+    pub(crate) fn draw_by_weight<'o, R: Rng + ?Sized>(
+        &self,
+        rng: &mut R,
+        out: &'o mut [u32],
+    ) -> &'o [u32] {
+        self.weights.draw_into(rng, out)
     }
 
     /// Inserts `candidate` as learned from `source`, or refreshes and
     /// updates the entry with its address. A candidate with no service is
     /// not willing: its `source` is dropped from any existing entry and
-    /// [`TableError::NotWilling`] returned.
+    /// [`TableError::NotWilling`] returned. A change of weight or of the
+    /// entries rebuilds the load-spreading draws, O(n): for many
+    /// candidates, [`sync_source`](Self::sync_source) does it once.
     pub fn upsert(
         &mut self,
         now: Instant,
         source: Source,
         candidate: Candidate,
     ) -> Result<Upserted, TableError> {
-        self.upsert_in_batch(now, source, candidate, usize::MAX, || (0, None))
-            .map(|(up, _)| up)
+        let result = self
+            .upsert_in_batch(now, source, candidate, usize::MAX, || (0, None))
+            .map(|(up, _)| up);
+        self.settle();
+        result
     }
 
     /// [`upsert`](Self::upsert) as part of a batch; returns where the entry
@@ -631,7 +645,7 @@ impl CandidateTable {
     ) -> Result<(Upserted, usize), TableError> {
         let address = candidate.address;
         if candidate.services.is_empty() {
-            let _ = self.remove(source, &address);
+            let _ = self.remove_source(source, &address);
             return Err(TableError::NotWilling { address });
         }
         if let Err(class) = self.config.address_policy().check(&address) {
@@ -682,6 +696,13 @@ impl CandidateTable {
     /// Drops `source` from the entry for `address`; the entry goes when no
     /// source is left. Returns whether an entry was found.
     pub fn remove(&mut self, source: Source, address: &TransportAddress) -> bool {
+        let found = self.remove_source(source, address);
+        self.settle();
+        found
+    }
+
+    /// [`remove`](Self::remove) within a call that settles the table.
+    fn remove_source(&mut self, source: Source, address: &TransportAddress) -> bool {
         let Some(i) = self.find(address) else {
             return false;
         };
@@ -692,7 +713,9 @@ impl CandidateTable {
     /// Removes the entry for `address` whatever its sources.
     pub fn remove_all(&mut self, address: &TransportAddress) -> Option<TableEntry> {
         let i = self.find(address)?;
-        Some(self.take(i))
+        let removed = self.take(i);
+        self.settle();
+        Some(removed)
     }
 
     /// Makes the entries of `source` exactly the willing candidates among
@@ -939,14 +962,15 @@ impl CandidateTable {
         false
     }
 
-    /// Appends `entry` and puts it in every order and the weight tree.
+    /// Appends `entry` and puts it in every order; the draws are rebuilt
+    /// when the call [`settle`](Self::settle)s.
     fn insert(&mut self, entry: TableEntry, more: impl FnOnce() -> (usize, Option<usize>)) {
         let i = self.entries.len();
         if i == self.entries.capacity() {
             self.grow(more());
         }
         self.entries.push(entry);
-        self.weights.push(entry.weight());
+        self.reweigh = true;
         let entries = &self.entries[..];
         with_orders!(&mut self.orders, v => order_insert(v, entries, i));
     }
@@ -954,7 +978,7 @@ impl CandidateTable {
     /// Room for one more entry and the `(at least, at most)` more a batch
     /// says are coming: twice the table (amortised growth), but at least
     /// the least and at most the most said, and within the configured
-    /// capacity. The orders and the weight tree get room for as many.
+    /// capacity. The orders and the alias table get room for as many.
     fn grow(&mut self, (least, most): (usize, Option<usize>)) {
         let len = self.entries.len();
         let room = (self.config.max_entries() as usize)
@@ -967,26 +991,39 @@ impl CandidateTable {
         self.entries.reserve_exact(want.min(room));
         let cap = self.entries.capacity();
         with_orders!(&mut self.orders, v => v.reserve_exact(3 * cap - v.len()));
-        self.weights.reserve_exact(cap - len);
+        self.weights.reserve_total(cap);
     }
 
-    /// Gives back the room a batch left unused.
+    /// Ends a batch: gives back the room it left unused and
+    /// [`settle`](Self::settle)s.
     fn fit(&mut self) {
         self.entries.shrink_to_fit();
         with_orders!(&mut self.orders, v => v.shrink_to_fit());
+        self.settle();
         self.weights.shrink_to_fit();
     }
 
-    /// Replaces entry `i` by `new`, same address, keeping every order and
-    /// the weight tree right.
+    /// Ends every call that changes the table: rebuilds the alias table if
+    /// a weight or a position changed, once however many did. The one
+    /// place the draws are brought up to date, so every public call leaves
+    /// them matching the entries.
+    fn settle(&mut self) {
+        if self.reweigh {
+            let entries = &self.entries;
+            self.weights.rebuild(entries.len(), |i| entries[i].weight());
+            self.reweigh = false;
+        }
+    }
+
+    /// Replaces entry `i` by `new`, same address, keeping every order
+    /// right (and the draws, once the call settles).
     fn replace(&mut self, i: usize, new: TableEntry) {
         let old = self.entries[i];
         let entries = &self.entries[..];
         with_orders!(&mut self.orders, v => order_move(v, entries, i, &new));
         self.entries[i] = new;
-        let (was, is) = (old.weight(), new.weight());
-        if was != is {
-            self.weights.update(i, was, is);
+        if old.weight() != new.weight() {
+            self.reweigh = true;
         }
     }
 
@@ -1002,12 +1039,10 @@ impl CandidateTable {
             }
         });
         if i != last {
-            let moved = self.entries[last];
-            self.entries[i] = moved;
-            self.weights.update(i, removed.weight(), moved.weight());
+            self.entries[i] = self.entries[last];
         }
         self.entries.pop();
-        self.weights.pop();
+        self.reweigh = true;
         removed
     }
 
@@ -1046,12 +1081,9 @@ impl CandidateTable {
             .by_performance()
             .zip(self.by_performance().skip(1))
             .all(|(a, b)| a.by_performance(b) == Ordering::Less));
+        assert!(!self.reweigh, "a public call left the draws stale");
         self.weights
             .check(self.entries.iter().map(TableEntry::weight));
-        assert_eq!(
-            self.total_weight(),
-            self.entries.iter().map(TableEntry::weight).sum::<u64>()
-        );
         if let Some(map) = &self.advertised {
             assert!(!map.is_empty());
         }
