@@ -145,7 +145,10 @@ pub use key::UniquenessKey;
 pub use known::KnownKeys;
 pub use n::N;
 pub use nat::NatStatus;
-pub use node::{Feedback, NodeConfig, SendingNode};
+pub use node::{
+    Feedback, Mapping, MappingVerdict, NodeConfig, Observation, ObservedAddresses, RecordOutcome,
+    SendingNode,
+};
 pub use node_id::NodeId;
 pub use option::{MessageKind, PiggybackOption, RoutingMode};
 pub use peer::{CandidateTable, IntermediatePeer, Outcome, PeerConfig, SelectionPolicy};

@@ -12,6 +12,7 @@
 
 mod cache;
 mod config;
+mod observed;
 mod persist;
 mod report;
 mod stats;
@@ -28,6 +29,7 @@ use crate::set::{CandidateSet, SetEntry};
 
 pub use cache::{CachedCandidate, Feedback};
 pub use config::NodeConfig;
+pub use observed::{Mapping, MappingVerdict, Observation, ObservedAddresses, RecordOutcome};
 pub use persist::{CacheSnapshot, ImportReport, SavedCandidate};
 pub use report::{ResponseError, SaveReport};
 pub use stats::NodeStats;
