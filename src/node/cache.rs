@@ -8,7 +8,7 @@ use core::time::Duration;
 use std::time::Instant;
 
 use crate::admission::Inserted;
-use crate::candidate::{Candidate, TransportAddress};
+use crate::candidate::{Candidate, Services, TransportAddress};
 use crate::key::UniquenessKey;
 
 /// What the host learned from using a candidate.
@@ -183,10 +183,12 @@ impl CandidateCache {
 
     /// Candidates that count towards those wanted at `now`: usable and
     /// not reserve.
-    pub(crate) fn counted(&self, now: Instant) -> usize {
+    pub(crate) fn counted(&self, now: Instant, offering: Services) -> usize {
         self.entries
             .iter()
-            .filter(|e| e.counts(now) && self.is_live(e, now))
+            .filter(|e| {
+                e.counts(now) && self.is_live(e, now) && e.candidate.services.contains(offering)
+            })
             .count()
     }
 
@@ -213,15 +215,17 @@ impl CandidateCache {
     }
 
     /// Up to `k` usable candidates, best first (reserve ones last).
-    pub(crate) fn best(&self, now: Instant, k: usize) -> Vec<CachedCandidate> {
-        self.best_matching(now, k, |_| true)
+    pub(crate) fn best(&self, now: Instant, k: usize, first: Services) -> Vec<CachedCandidate> {
+        self.best_matching(now, k, first, |_| true)
     }
 
-    /// Up to `k` usable candidates that `keep` accepts, best first.
+    /// Up to `k` usable candidates that `keep` accepts, best first; those
+    /// offering every service in `first` come before the others.
     pub(crate) fn best_matching(
         &self,
         now: Instant,
         k: usize,
+        first: Services,
         keep: impl Fn(&CachedCandidate) -> bool,
     ) -> Vec<CachedCandidate> {
         let mut v: Vec<CachedCandidate> = self
@@ -230,7 +234,8 @@ impl CandidateCache {
             .filter(|e| e.is_usable(now) && self.is_live(e, now) && keep(e))
             .copied()
             .collect();
-        v.sort_by(|a, b| a.rank(b, now));
+        let offers = |c: &CachedCandidate| c.candidate.services.contains(first);
+        v.sort_by(|a, b| offers(b).cmp(&offers(a)).then_with(|| a.rank(b, now)));
         v.truncate(k);
         v
     }

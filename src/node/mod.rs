@@ -17,10 +17,11 @@ mod persist;
 mod report;
 mod stats;
 
+use core::net::{IpAddr, SocketAddr};
 use std::time::{Instant, SystemTime};
 
 use crate::admission::{check_stamps, Admission, Inserted, StampError, Verdict};
-use crate::candidate::TransportAddress;
+use crate::candidate::{Services, TransportAddress};
 use crate::filter::Filter;
 use crate::known::KnownKeys;
 use crate::n::N;
@@ -58,6 +59,45 @@ pub struct SendingNode {
     config: NodeConfig,
     cache: CandidateCache,
     stats: NodeStats,
+    nat: NatView,
+}
+
+/// What the node knows of its NAT from observed addresses (issue: §3.2.1,
+/// §4.1 leave it to a separate STUN exchange).
+#[derive(Debug, Clone, Default)]
+struct NatView {
+    observed: ObservedAddresses,
+    /// The node's own interface addresses and port, for telling a public
+    /// address from a mapped one.
+    interfaces: Vec<IpAddr>,
+    local_port: u16,
+    /// The host's word on the mapping, over the verdict.
+    forced: Option<Mapping>,
+    /// The verdict as of `at`, the last observation or expiry (`None`:
+    /// nothing observed yet).
+    verdict: Option<MappingVerdict>,
+    at: Option<Instant>,
+}
+
+impl NatView {
+    fn update(&mut self, now: Instant) {
+        self.at = Some(now);
+        self.verdict = Some(self.observed.verdict(
+            now,
+            self.interfaces.iter().copied(),
+            self.local_port,
+        ));
+    }
+
+    fn verdict(&self) -> MappingVerdict {
+        self.verdict.unwrap_or_default()
+    }
+
+    fn mapping(&self) -> Mapping {
+        self.forced
+            .or(self.verdict.map(|v| v.mapping))
+            .unwrap_or(Mapping::Unknown)
+    }
 }
 
 impl SendingNode {
@@ -71,6 +111,7 @@ impl SendingNode {
             ),
             config,
             stats: NodeStats::default(),
+            nat: NatView::default(),
         }
     }
 
@@ -86,26 +127,128 @@ impl SendingNode {
 
     /// How many more candidates this node wants at `now` (0: enough):
     /// [`NodeConfig::wanted`] minus the usable cached candidates that are
-    /// not reserve.
+    /// not reserve and offer what the node needs (TURN behind an
+    /// endpoint-dependent mapping, see [`Self::mapping`]).
     pub fn shortfall(&self, now: Instant) -> u8 {
-        let counted = self.cache.counted(now).min(usize::from(u8::MAX)) as u8;
+        let counted = self
+            .cache
+            .counted(now, self.needed())
+            .min(usize::from(u8::MAX)) as u8;
         self.config.wanted().get().saturating_sub(counted)
     }
 
     /// The option for a recursive-mode request (§4.1 step 1, §5.1 step 1,
-    /// §6.1 step 1): N = the configured number wanted, with its filter and
-    /// key, and an empty set with room for N.
+    /// §6.1 step 1): N = the configured number wanted, with its filter
+    /// (asking for TURN as well behind an endpoint-dependent mapping, see
+    /// [`Self::mapping`]) and key, and an empty set with room for N.
     pub fn recursive_option(&self) -> PiggybackOption {
         let c = &self.config;
-        PiggybackOption::recursive(Some(c.wanted()), c.filter(), c.key()).with_known(self.known())
+        PiggybackOption::recursive(Some(c.wanted()), self.filter(), c.key())
+            .with_known(self.known())
     }
 
     /// The option for an iterative-mode request to the intermediate peer at
-    /// position `hop` (1 = the first peer asked).
+    /// position `hop` (1 = the first peer asked), with the filter of
+    /// [`recursive_option`](Self::recursive_option).
     pub fn iterative_option(&self, hop: u8) -> PiggybackOption {
         let c = &self.config;
-        PiggybackOption::iterative(Some(c.wanted()), c.filter(), c.key(), hop)
+        PiggybackOption::iterative(Some(c.wanted()), self.filter(), c.key(), hop)
             .with_known(self.known())
+    }
+
+    /// The filter the node asks with: the configured one, plus TURN when
+    /// the mapping is endpoint-dependent.
+    fn filter(&self) -> Filter {
+        let mut f = self.config.filter();
+        f.services = f.services | self.needed();
+        f
+    }
+
+    /// The services every candidate must offer to be of use: TURN behind an
+    /// endpoint-dependent mapping (RFC 4787 §4.1: a peer cannot reach the
+    /// address a STUN server saw, so only a relay works), else none beyond
+    /// the filter.
+    fn needed(&self) -> Services {
+        match self.nat.mapping() {
+            Mapping::EndpointDependent => Services::TURN,
+            _ => Services::NONE,
+        }
+    }
+
+    /// Records that the peer at `observer` (the address this node sent a
+    /// request to: the first hop in recursive mode, every hop in iterative
+    /// mode) saw that request come from `observed` (the observed address
+    /// its response carried), and updates the verdict. Record only what
+    /// answers to this node's own requests report, attributed to the
+    /// address each request went to: [`ObservedAddresses`] says what a
+    /// lying observer can and cannot do.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use stun_turn_discovery::*;
+    /// let mut node = SendingNode::new(NodeConfig::default());
+    /// node.set_local_addresses(["10.0.0.2".parse().unwrap()], 5000);
+    /// let now = Instant::now();
+    /// // A NAT that maps each destination to a new port (endpoint-dependent).
+    /// for (peer, port) in [("198.51.100.1", 40001), ("198.51.100.2", 40002), ("198.51.100.3", 40003)] {
+    ///     let seen = std::net::SocketAddr::new("203.0.113.7".parse().unwrap(), port);
+    ///     node.observed(now, peer.parse().unwrap(), seen);
+    /// }
+    /// assert_eq!(node.mapping(), Mapping::EndpointDependent);
+    /// assert!(node.nat_verdict().nat.is_some_and(|n| n.is_behind_nat()));
+    /// // TURN is what works now: the node asks for it.
+    /// assert!(node.recursive_option().filter().services.contains(Services::TURN));
+    /// ```
+    pub fn observed(
+        &mut self,
+        now: Instant,
+        observer: IpAddr,
+        observed: SocketAddr,
+    ) -> RecordOutcome {
+        let outcome = self.nat.observed.record(now, observer, observed);
+        self.nat.update(now);
+        outcome
+    }
+
+    /// The node's own interface addresses and the local port of the socket
+    /// its requests leave from, so an observed address equal to its own
+    /// reads as [`NatStatus::Public`](crate::NatStatus::Public). Without
+    /// them every agreed observed address reads as behind NAT.
+    pub fn set_local_addresses(&mut self, interfaces: impl IntoIterator<Item = IpAddr>, port: u16) {
+        self.nat.interfaces = interfaces.into_iter().collect();
+        self.nat.local_port = port;
+        if let Some(at) = self.nat.at {
+            self.nat.update(at);
+        }
+    }
+
+    /// What the observed addresses say: the reflexive address, whether the
+    /// node is behind NAT, the mapping and how many observers agree, as of
+    /// the last [`observed`](Self::observed) or [`expire`](Self::expire).
+    /// The host's override ([`set_mapping`](Self::set_mapping)) is not
+    /// applied here; [`mapping`](Self::mapping) applies it.
+    pub fn nat_verdict(&self) -> MappingVerdict {
+        self.nat.verdict()
+    }
+
+    /// The mapping the node acts on: the host's override if set, else the
+    /// verdict's. Behind an endpoint-dependent mapping the node asks for
+    /// TURN-capable candidates and ranks them first in
+    /// [`best`](Self::best); otherwise STUN-capable ones suffice.
+    pub fn mapping(&self) -> Mapping {
+        self.nat.mapping()
+    }
+
+    /// Overrides the mapping verdict (`Some`) or goes back to it (`None`),
+    /// e.g. for a host that knows its NAT from configuration or RFC 5780
+    /// tests.
+    pub fn set_mapping(&mut self, mapping: Option<Mapping>) {
+        self.nat.forced = mapping;
+    }
+
+    /// The observations behind [`nat_verdict`](Self::nat_verdict).
+    pub fn observations(&self) -> &ObservedAddresses {
+        &self.nat.observed
     }
 
     /// What the options tell hops this node holds: up to
@@ -175,7 +318,7 @@ impl SendingNode {
     /// reserve ones, then fewer failures, worked, lower RTT, higher
     /// priority, more sightings.
     pub fn best(&self, now: Instant, k: usize) -> Vec<CachedCandidate> {
-        self.cache.best(now, k)
+        self.cache.best(now, k, self.needed())
     }
 
     /// Up to `k` usable candidates that pass `filter` (a service, a
@@ -191,7 +334,7 @@ impl SendingNode {
     /// ```
     pub fn best_for(&self, now: Instant, k: usize, filter: &Filter) -> Vec<CachedCandidate> {
         self.cache
-            .best_matching(now, k, |c| filter.accepts(c.candidate()))
+            .best_matching(now, k, self.needed(), |c| filter.accepts(c.candidate()))
     }
 
     /// The cached candidate with the same key as `address`.
@@ -247,6 +390,8 @@ impl SendingNode {
     /// Drops cached candidates neither seen again nor working within the
     /// configured lifetime; returns how many went.
     pub fn expire(&mut self, now: Instant) -> usize {
+        let _ = self.nat.observed.expire(now);
+        self.nat.update(now);
         let gone = self.cache.expire(now);
         self.stats.expired += gone as u64;
         gone
@@ -402,7 +547,10 @@ impl SendingNode {
                 },
             }
         }
-        report.usable = self.cache.counted(now).min(usize::from(u8::MAX)) as u8;
+        report.usable = self
+            .cache
+            .counted(now, self.needed())
+            .min(usize::from(u8::MAX)) as u8;
         report.shortfall = self.shortfall(now);
         tracing::debug!(
             ?kind,

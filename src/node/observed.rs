@@ -233,6 +233,20 @@ pub struct MappingVerdict {
     pub current: u8,
 }
 
+impl Default for MappingVerdict {
+    /// Nothing known: what no observation says.
+    fn default() -> Self {
+        Self {
+            mapped_ip: None,
+            reflexive: None,
+            nat: None,
+            mapping: Mapping::Unknown,
+            observers: 0,
+            current: 0,
+        }
+    }
+}
+
 impl Default for ObservedAddresses {
     /// Observations count for [`ObservedAddresses::DEFAULT_LIFETIME`].
     fn default() -> Self {
