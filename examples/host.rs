@@ -54,6 +54,7 @@ const ROUTE_QUERY_REQ: u16 = 0x15;
 const WIRE: WireConfig = WireConfig {
     option_type: 1,    // exp-forward (RFC 6940 §14.12); a deployment registers its own
     extension_type: 1, // exp-ext (§14.14)
+    ..WireConfig::DEFAULT
 };
 
 /// The simulated Internet uses the RFC 5737 documentation ranges for its

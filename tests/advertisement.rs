@@ -12,6 +12,7 @@ use stun_turn_discovery::*;
 const CFG: WireConfig = WireConfig {
     option_type: 1,
     extension_type: 1,
+    ..WireConfig::DEFAULT
 };
 
 fn server(i: u8, services: Services, transport: Transport) -> Candidate {

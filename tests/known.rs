@@ -14,6 +14,7 @@ use stun_turn_discovery::*;
 const CFG: WireConfig = WireConfig {
     option_type: 1,
     extension_type: 1,
+    ..WireConfig::DEFAULT
 };
 
 fn addr(i: u32) -> TransportAddress {

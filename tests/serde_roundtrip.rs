@@ -210,6 +210,8 @@ fn configuration() {
     roundtrip(&WireConfig {
         option_type: 200,
         extension_type: 0xfff0,
+        observed_option_type: 201,
+        observed_extension_type: 0xfff1,
     });
     for (v, text) in [
         (share(1), 1),

@@ -21,6 +21,7 @@ use stun_turn_discovery::*;
 const CFG: WireConfig = WireConfig {
     option_type: 1,
     extension_type: 1,
+    ..WireConfig::DEFAULT
 };
 
 fn n(v: u8) -> N {

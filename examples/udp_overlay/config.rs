@@ -19,6 +19,7 @@ use crate::framing::Code;
 pub(crate) const WIRE: WireConfig = WireConfig {
     option_type: 1,
     extension_type: 1,
+    ..WireConfig::DEFAULT
 };
 
 /// Routing maintenance period.

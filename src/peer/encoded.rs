@@ -17,10 +17,11 @@ use crate::key::{KeyFilter, KeyValue, UniquenessKey};
 use crate::n::N;
 use crate::option::{MessageKind, RoutingMode};
 use crate::set::SetEntry;
-use crate::wire::{self, OptionView, WireConfig, WireError};
+use crate::wire::{self, Direction, OptionView, WireConfig, WireError};
 
 use super::config::PeerConfig;
 use super::fill::{fill, Request, Sink};
+use super::limiter::Requester;
 use super::report::HopReport;
 use super::table::CandidateTable;
 
@@ -53,7 +54,7 @@ pub(crate) fn on_reload_request<R: Rng + ?Sized>(
     message: &mut BytesMut,
     wire_config: &WireConfig,
     rng: &mut R,
-    allowed: impl FnOnce() -> bool,
+    (from, allowed): (Option<Requester>, impl FnOnce() -> bool),
 ) -> Result<Option<HopReport>, WireError> {
     let peer = (config, table);
     let Some(range) = wire::find_option(message, wire_config)? else {
@@ -63,7 +64,21 @@ pub(crate) fn on_reload_request<R: Rng + ?Sized>(
     // once `append` has checked the option (before the requester's token
     // is asked for), nothing can fail after bytes are written.
     wire::check_room(message)?;
-    let (report, grown) = append(peer, now, kind, message, range, wire_config, rng, allowed)?;
+    let already = wire::has_option(message, wire_config.observed_option_type);
+    let end = range.end;
+    let (report, mut grown) = append(peer, now, kind, message, range, wire_config, rng, allowed)?;
+    let report = report.observing(from);
+    if let (Some(seen), false) = (report.observed, already) {
+        // The first hop tells the sending node where the request came from:
+        // an option of its own behind the piggyback option, copied into the
+        // response like it (RESPONSE_COPY).
+        let at = end + grown;
+        let len = wire::observed_option_len(&seen);
+        message.reserve(len);
+        wire::encode_observed_option(&seen, Direction::Request, wire_config, message)?;
+        message[at..].rotate_right(len);
+        grown += len;
+    }
     wire::grow_lengths(message, grown);
     Ok(Some(report))
 }

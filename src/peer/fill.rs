@@ -84,6 +84,7 @@ pub(crate) fn fill<R: Rng + ?Sized, K: Sink + ?Sized>(
         k_after: k_before,
         hop: req.hop,
         stop: Stop::AlreadyFull,
+        observed: None,
     };
     // Step 3.
     if k_before >= n.get() {

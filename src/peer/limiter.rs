@@ -13,6 +13,7 @@ use core::net::IpAddr;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+use crate::candidate::TransportAddress;
 use crate::config_error::ConfigError;
 use crate::node_id::NodeId;
 
@@ -26,6 +27,13 @@ pub enum Requester {
     Address(IpAddr),
     /// The requesting node's overlay id.
     Node(NodeId),
+    /// The transport address the request came from, as the host saw it
+    /// (source IP address and port, and the transport it came over). Limited
+    /// by its IP address, like [`Requester::Address`]; a hop that received
+    /// the request from the sending node itself (every hop in iterative
+    /// mode, the first in recursive mode) also reports it back as the
+    /// observed address ([`HopReport::observed`](super::HopReport::observed)).
+    Transport(TransportAddress),
 }
 
 impl fmt::Display for Requester {
@@ -33,6 +41,7 @@ impl fmt::Display for Requester {
         match self {
             Self::Address(ip) => write!(f, "{ip}"),
             Self::Node(id) => write!(f, "node {id}"),
+            Self::Transport(t) => write!(f, "{t}"),
         }
     }
 }

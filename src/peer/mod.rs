@@ -149,6 +149,7 @@ impl IntermediatePeer {
                     allowed,
                 );
                 *hop = hop.saturating_add(1);
+                let report = report.observing(from);
                 self.stats.record(&report);
                 Outcome::Filled(report)
             }
@@ -164,6 +165,7 @@ impl IntermediatePeer {
                     rng,
                     allowed,
                 );
+                let report = report.observing(from);
                 self.stats.record(&report);
                 Outcome::Answer(answer, report)
             }
@@ -228,7 +230,8 @@ impl IntermediatePeer {
             wire_config,
             rng,
             allowed,
-        );
+        )
+        .map(|r| r.observing(from));
         self.record(result.as_ref());
         result
     }
@@ -265,7 +268,7 @@ impl IntermediatePeer {
             message,
             wire_config,
             rng,
-            allowed,
+            (from, allowed),
         );
         match &result {
             Ok(Some(report)) => self.stats.record(report),
@@ -303,6 +306,7 @@ fn allow(limiter: &mut Option<Box<Limiter>>, now: Instant, from: Option<Requeste
             // One bucket per address, however it is spelled.
             let r = match r {
                 Requester::Address(ip) => Requester::Address(ip.to_canonical()),
+                Requester::Transport(t) => Requester::Address(t.ip().to_canonical()),
                 node => node,
             };
             let ok = l.allow(now, r);

@@ -3,10 +3,13 @@
 
 use core::fmt;
 
+use crate::candidate::TransportAddress;
 use crate::n::N;
 use crate::option::{MessageKind, RoutingMode};
 use crate::set::CandidateSet;
 use crate::wire::AnswerInfo;
+
+use super::Requester;
 
 /// Why an intermediate peer stopped adding candidates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -62,9 +65,34 @@ pub struct HopReport {
     pub hop: u8,
     /// Why it stopped.
     pub stop: Stop,
+    /// The transport address the request came from, when it came straight
+    /// from the sending node (every hop in iterative mode, the first in
+    /// recursive mode) and the host named it
+    /// ([`Requester::Transport`](super::Requester::Transport)): what the
+    /// host sends back so the node learns its NAT mapping (in the
+    /// observed-address extension of an iterative response,
+    /// [`wire::encode_observed_extension`](crate::wire::encode_observed_extension);
+    /// in recursive mode as an option of the request,
+    /// [`wire::encode_observed_option`](crate::wire::encode_observed_option),
+    /// which [`IntermediatePeer::on_reload_request`](super::IntermediatePeer::on_reload_request)
+    /// adds itself).
+    pub observed: Option<TransportAddress>,
 }
 
 impl HopReport {
+    /// This report with [`observed`](Self::observed) set from `from`: the
+    /// transport address the request came from, when the host named one
+    /// and this hop received the request from the sending node itself
+    /// (iterative mode, or hop 1 in recursive mode).
+    pub(crate) fn observing(mut self, from: Option<Requester>) -> Self {
+        let direct = self.mode == RoutingMode::Iterative || self.hop == 1;
+        self.observed = match from {
+            Some(Requester::Transport(t)) if direct => Some(t),
+            _ => None,
+        };
+        self
+    }
+
     /// Candidates this peer added (§4.2 step 6: K = K + 1 for each).
     pub fn added(&self) -> u8 {
         self.k_after.saturating_sub(self.k_before)

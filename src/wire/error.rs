@@ -35,6 +35,10 @@ pub enum WireError {
     /// RFC 6940 §6.3.2.3 has it for options it does not understand).
     #[error("unknown version {0}")]
     UnknownVersion(u8),
+    /// An observed address of an address type other than IPv4 (1) or IPv6
+    /// (2).
+    #[error("unknown address type {0}")]
+    UnknownAddressType(u8),
     /// The value's mode is not the one this call handles.
     #[error("expected a {expected} value")]
     WrongMode {

@@ -83,6 +83,16 @@ pub(crate) mod value {
 
 /// The advertisement's value: `format` at 0, `flags` at 1, `count` at 2,
 /// servers from 3 in the entry layout.
+/// The observed-address value (src/wire/observed.rs).
+pub(crate) mod observed {
+    /// High nibble 2: observed address; low nibble: version 1.
+    pub(crate) const FORMAT: u8 = 0x21;
+    /// Format and transport code.
+    pub(crate) const HEADER_LEN: usize = 2;
+    /// The header and an IPv6 IpAddressPort.
+    pub(crate) const MAX_VALUE_LEN: usize = HEADER_LEN + 2 + 18;
+}
+
 pub(crate) mod advert {
     /// Format byte: high nibble 1 (advertisement), low nibble version 1. A
     /// candidate-set value starts with its version, 1 (high nibble 0).

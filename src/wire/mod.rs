@@ -40,6 +40,7 @@ mod advert;
 mod entry;
 mod error;
 mod field;
+mod observed;
 mod reader;
 mod reload;
 mod value;
@@ -50,8 +51,12 @@ use bytes::{Buf, BufMut, BytesMut};
 pub use advert::{advert_len, decode_advert, encode_advert};
 pub use error::WireError;
 pub use field::fwd_flags;
-pub use reload::find_option;
-pub(crate) use reload::{check_room, grow_lengths};
+pub use observed::{
+    decode_observed_extension, decode_observed_option, encode_observed_extension,
+    encode_observed_option, observed_extension_len, observed_option_len,
+};
+pub(crate) use reload::{check_room, grow_lengths, has_option};
+pub use reload::{find_observed_option, find_option};
 pub use view::OptionView;
 
 use crate::filter::Filter;
@@ -70,14 +75,28 @@ pub struct WireConfig {
     pub option_type: u8,
     /// MessageExtensionType of the iterative answer. Default 1, `exp-ext`.
     pub extension_type: u16,
+    /// ForwardingOptionType of the observed address a first hop adds in
+    /// recursive mode. Default 2.
+    pub observed_option_type: u8,
+    /// MessageExtensionType of the observed address a hop adds to its
+    /// iterative-mode response. Default 2.
+    pub observed_extension_type: u16,
+}
+
+impl WireConfig {
+    /// The defaults, for `const` configurations
+    /// (`WireConfig { option_type: 200, ..WireConfig::DEFAULT }`).
+    pub const DEFAULT: Self = Self {
+        option_type: 1,
+        extension_type: 1,
+        observed_option_type: 2,
+        observed_extension_type: 2,
+    };
 }
 
 impl Default for WireConfig {
     fn default() -> Self {
-        Self {
-            option_type: 1,
-            extension_type: 1,
-        }
+        Self::DEFAULT
     }
 }
 

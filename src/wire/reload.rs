@@ -6,6 +6,7 @@ use core::ops::Range;
 
 use super::field::{fwd, reload as r};
 use super::{WireConfig, WireError};
+use crate::candidate::TransportAddress;
 
 /// Where the piggyback option lies in `message`, one whole RELOAD message
 /// (its `length` field equal to `message.len()`): the byte range of the
@@ -24,6 +25,31 @@ use super::{WireConfig, WireError};
 /// # Ok::<(), wire::WireError>(())
 /// ```
 pub fn find_option(message: &[u8], config: &WireConfig) -> Result<Option<Range<usize>>, WireError> {
+    find_type(message, config.option_type)
+}
+
+/// The observed address a first hop added to `message` (one whole RELOAD
+/// message, checked as [`find_option`] does): the first ForwardingOption
+/// of type [`WireConfig::observed_option_type`], decoded, or `None` when
+/// the message carries none.
+pub fn find_observed_option(
+    message: &[u8],
+    config: &WireConfig,
+) -> Result<Option<TransportAddress>, WireError> {
+    let Some(range) = find_type(message, config.observed_option_type)? else {
+        return Ok(None);
+    };
+    super::decode_observed_option(&mut &message[range], config).map(Some)
+}
+
+/// Whether `message`, checked by [`find_option`] before, carries a
+/// ForwardingOption of type `kind`.
+pub(crate) fn has_option(message: &[u8], kind: u8) -> bool {
+    matches!(find_type(message, kind), Ok(Some(_)))
+}
+
+/// Where the first ForwardingOption of type `kind` lies in `message`.
+fn find_type(message: &[u8], kind: u8) -> Result<Option<Range<usize>>, WireError> {
     if message.len() < r::HEADER_LEN {
         return Err(WireError::Truncated {
             what: "forwarding header",
@@ -64,7 +90,7 @@ pub fn find_option(message: &[u8], config: &WireConfig) -> Result<Option<Range<u
                 what: "forwarding option",
             });
         }
-        if found.is_none() && message[at + fwd::TYPE] == config.option_type {
+        if found.is_none() && message[at + fwd::TYPE] == kind {
             found = Some(at..next);
         }
         at = next;
@@ -72,9 +98,11 @@ pub fn find_option(message: &[u8], config: &WireConfig) -> Result<Option<Range<u
     Ok(found)
 }
 
-/// Most bytes one hop's append can add to an option: N::MAX entries of the
-/// longest kind.
-pub(crate) const MAX_GROWTH: usize = 64 * super::field::entry::MAX_LEN;
+/// Most bytes one hop can add to a message: N::MAX entries of the longest
+/// kind, and an observed-address option.
+pub(crate) const MAX_GROWTH: usize = 64 * super::field::entry::MAX_LEN
+    + super::field::fwd::HEADER_LEN
+    + super::field::observed::MAX_VALUE_LEN;
 
 /// Whether the options length and the message length of `message` (one
 /// checked by [`find_option`]) can both grow by [`MAX_GROWTH`]; refused with
