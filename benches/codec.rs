@@ -25,7 +25,12 @@
 //! * `postcard_entries_roundtrip/{family}`: a stricter peer, for reference:
 //!   only the entries, from the slice without a clone, into a `Vec`.
 //!
-//! Throughput is in encoded bytes.
+//! Throughput is in encoded bytes. And `stun/codec`: one STUN message
+//! encoded and parsed back (`benches/common/stun.rs`), measured in the same
+//! run so the codec rows can be read against it.
+
+#[path = "common/stun.rs"]
+mod stun;
 
 use std::hint::black_box;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -245,6 +250,11 @@ fn codec(c: &mut Criterion) {
     group.finish();
 }
 
+/// The STUN message the codec rows are read against.
+fn stun_message(c: &mut Criterion) {
+    stun::bench_stun_message(c, "codec");
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_millis(500))
@@ -257,6 +267,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = codec
+    targets = codec, stun_message
 }
 criterion_main!(benches);

@@ -2,211 +2,67 @@
 //! carries the piggyback option ([`IntermediatePeer::on_request`], §4.2
 //! steps 2–7), next to a *floor*, the irreducible work of copying the same
 //! number of addresses into a fixed ten-slot array with a linear-scan
-//! uniqueness check; and what the sending node spends saving a response's
-//! set and picking the best candidates.
+//! uniqueness check, and next to the cost of one STUN message; and what
+//! the sending node spends saving a response's set and picking the best
+//! candidates.
 //!
 //! Run with `cargo bench --features serde --bench per_hop`; then
 //! `scripts/bench-report` writes BENCHMARKS.md from the results.
 //!
-//! Benchmark ids, group `on_request` (the report script parses them):
+//! Benchmark ids (the report script parses them):
 //!
-//! * `{recursive|iterative}/{empty|half}/{policy}/{ipv4|mixed}/{table size}`:
+//! * group `on_request`, `{recursive|iterative}/{empty|half}/{policy}/{ipv4|mixed}/{table size}`:
 //!   `on_request` with N = 10, a per-hop share of 100 % and the policy, on
 //!   a table of that many willing candidates; `half` starts from a set that
 //!   already holds 5 candidates not in the table (recursive only: an
 //!   iterative request carries no set).
-//! * `floor/{empty|half}/{ipv4|mixed}/{table size}`: the floor for the same
-//!   number of added candidates.
+//! * group `on_request`, `floor/{empty|half}/{ipv4|mixed}/{table size}`: the
+//!   floor for the same number of added candidates from the same starting
+//!   set.
+//! * group `on_request_default`, `recursive/empty/{ipv4|mixed}/{75|10000}`:
+//!   `on_request` with `PeerConfig::default()` (load spreading, a per-hop
+//!   share of 50 %: 5 of N = 10 added), only the table capacity raised
+//!   where the table needs it, from an empty set.
+//! * `stun/per_hop`: one STUN message encoded and parsed back
+//!   (`benches/common/stun.rs`), the reference the default-configuration
+//!   rows are read against.
+//! * group `sending_node`: `merge_and_best` (`SendingNode::on_response`
+//!   with a 10-entry set into a cache of 20, then `best(now, 3)`) and
+//!   `best` alone.
 //!
-//! Group `sending_node`: `merge_and_best` (`SendingNode::on_response` with
-//! a 10-entry set into a cache of 20, then `best(now, 3)`) and `best` alone.
+//! Built with the `ablate-bloom` feature every group name gets a
+//! `_no_bloom` suffix (`stun/per_hop_no_bloom` likewise).
+
+#[path = "common/fixtures.rs"]
+mod fixtures;
+#[path = "common/stun.rs"]
+mod stun;
 
 use std::hint::black_box;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use criterion::measurement::WallTime;
 use criterion::{
     criterion_group, criterion_main, BatchSize, BenchmarkGroup, Criterion, Throughput,
 };
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use stun_turn_discovery::peer::TableConfig;
 use stun_turn_discovery::{
     AddressPolicy, Candidate, CandidateSet, Filter, IntermediatePeer, MessageKind, NodeConfig,
-    PeerConfig, PerHopShare, PerformanceHints, PiggybackOption, RoutingMode, SelectionPolicy,
-    SendingNode, Services, SetEntry, Source, TransportAddress, UniquenessKey, N,
+    PerHopShare, PiggybackOption, RoutingMode, SelectionPolicy, SendingNode, Services, SetEntry,
+    TransportAddress, UniquenessKey,
 };
 
-/// N asked for by every request: 10.
-const WANT: N = N::DEFAULT;
-
-/// Inputs restored (unmeasured) before each timed pass. A pass runs the
-/// measured routine on `RING` inputs that stay in the L1 cache, like a
-/// request the host has just decoded; each input is restored from a
-/// pristine copy with `clone_from`, which reuses its buffer, so a set keeps
-/// room for N and `on_request` does not allocate. The floor is timed the
-/// same way on its own inputs.
-const RING: usize = 16;
-
-/// Times `f` on inputs restored from `pristine` before each pass of
-/// `RING` calls; only the calls are timed.
-fn time_ring<T: Clone, O>(
-    b: &mut criterion::Bencher<'_>,
-    pristine: &T,
-    mut f: impl FnMut(&mut T) -> O,
-) {
-    let mut ring: Vec<T> = (0..RING).map(|_| pristine.clone()).collect();
-    b.iter_custom(|iters| {
-        let mut total = Duration::ZERO;
-        let mut left = iters;
-        while left > 0 {
-            let k = left.min(RING as u64) as usize;
-            for slot in &mut ring[..k] {
-                slot.clone_from(pristine);
-            }
-            let t0 = std::time::Instant::now();
-            for slot in &mut ring[..k] {
-                black_box(f(slot));
-            }
-            total += t0.elapsed();
-            left -= k as u64;
-        }
-        total
-    });
-}
+use fixtures::{
+    default_config, empty_recursive, grid_config, group_name, half_recursive, make_peer,
+    preset_address, table_address, time_ring, Family, DEFAULT_SIZES, HALF, POLICIES, SIZES, WANT,
+};
 
 /// Inputs prepared (unmeasured) per timed batch of the sending-node bench:
 /// each node is built afresh so its cache has the spare capacity of a
 /// running node; 256 of them stay in the L2 cache.
 const BATCH: BatchSize = BatchSize::NumIterations(256);
-
-/// Candidates already in a half-full set.
-const HALF: u32 = 5;
-
-/// Table sizes: smaller than N, the draft's §3.3.3 routing-table size, a
-/// large DHT peer's routing state, and a very large table.
-const SIZES: [u32; 4] = [8, 75, 330, 10_000];
-
-const POLICIES: [(SelectionPolicy, &str); 4] = [
-    (SelectionPolicy::ByPriority, "by_priority"),
-    (SelectionPolicy::ByPerformance, "by_performance"),
-    (SelectionPolicy::Random, "random"),
-    (SelectionPolicy::LoadSpreading, "load_spreading"),
-];
-
-/// Address families of the table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Family {
-    /// IPv4 only.
-    V4,
-    /// Half IPv4, half IPv6.
-    Mixed,
-}
-
-impl Family {
-    const ALL: [Self; 2] = [Self::V4, Self::Mixed];
-
-    fn name(self) -> &'static str {
-        match self {
-            Self::V4 => "ipv4",
-            Self::Mixed => "mixed",
-        }
-    }
-}
-
-/// The `i`-th table address: 45.0.0.0/8 onwards and 2a00:1450::/32, both
-/// ordinary global unicast ranges; in a mixed table odd `i` are IPv6.
-fn table_address(i: u32, family: Family) -> SocketAddr {
-    match family {
-        Family::Mixed if i % 2 == 1 => SocketAddr::new(
-            Ipv6Addr::new(0x2a00, 0x1450, 0, 0, 0, 0, (i >> 16) as u16, i as u16).into(),
-            3478,
-        ),
-        _ => SocketAddr::new(Ipv4Addr::from(0x2d00_0000 + i).into(), 3478),
-    }
-}
-
-/// The `i`-th address already in a half-full set: outside the table's
-/// ranges (46.0.0.0/8 and 2a00:1451::/32).
-fn preset_address(i: u32, family: Family) -> SocketAddr {
-    match family {
-        Family::Mixed if i % 2 == 1 => SocketAddr::new(
-            Ipv6Addr::new(0x2a00, 0x1451, 0, 0, 0, 0, 0, i as u16 + 1).into(),
-            3478,
-        ),
-        _ => SocketAddr::new(Ipv4Addr::from(0x2e00_0001 + i).into(), 3478),
-    }
-}
-
-/// The intermediate peers' configuration: one hop may fill all of N, any
-/// address is accepted, the table holds the largest size benchmarked (the
-/// default capacity is 512), and `policy` selects.
-fn peer_config(policy: SelectionPolicy) -> PeerConfig {
-    let max = SIZES.into_iter().max().expect("sizes");
-    let table = TableConfig::default()
-        .with_max_entries(max)
-        .expect("a non-zero capacity");
-    PeerConfig::default()
-        .with_table(table)
-        .with_per_hop_share(PerHopShare::WHOLE)
-        .with_address_policy(AddressPolicy::permissive())
-        .with_selection(policy)
-}
-
-/// A peer whose table holds `size` willing candidates (STUN and TURN) of
-/// `family`, with varied priorities and performance hints, synced from the
-/// routing table. The same `size` and `family` give the same table.
-fn make_peer(policy: SelectionPolicy, size: u32, family: Family, now: Instant) -> IntermediatePeer {
-    let mut peer = IntermediatePeer::new(peer_config(policy));
-    let mut rng = ChaCha8Rng::seed_from_u64(u64::from(size) ^ 0x7ab1e);
-    let candidates: Vec<Candidate> = (0..size)
-        .map(|i| {
-            let r = rng.next_u64();
-            Candidate::peer(
-                TransportAddress::udp(table_address(i, family)),
-                Services::BOTH,
-            )
-            .with_priority((r % 1000) as u16)
-            .with_hints(PerformanceHints {
-                capacity: 1 + ((r >> 16) % 1000) as u16,
-                bandwidth_kbps: 1_000 + ((r >> 32) % 1_000_000) as u32,
-                load_percent: ((r >> 56) % 101) as u8,
-            })
-        })
-        .collect();
-    let report = peer
-        .table_mut()
-        .sync_source(now, Source::RoutingTable, candidates);
-    assert_eq!(report.added, size, "every candidate enters the table");
-    assert!(report.refused.is_empty(), "{:?}", report.refused);
-    peer
-}
-
-/// A recursive option with N = 10 and an empty set with room for N.
-fn empty_recursive() -> PiggybackOption {
-    PiggybackOption::recursive(Some(WANT), Filter::ANY, UniquenessKey::Ip)
-}
-
-/// A recursive option with N = 10 whose set already holds 5 candidates
-/// (added by hops 1 to 5) that are not in any table; the next hop is 6.
-fn half_recursive(family: Family) -> PiggybackOption {
-    let mut set = CandidateSet::with_capacity(UniquenessKey::Ip, WANT);
-    for i in 0..HALF {
-        let candidate = Candidate::peer(
-            TransportAddress::udp(preset_address(i, family)),
-            Services::BOTH,
-        )
-        .with_priority(300);
-        set.try_push(SetEntry {
-            candidate,
-            hop: i as u8 + 1,
-        })
-        .expect("distinct addresses");
-    }
-    PiggybackOption::from_parts(RoutingMode::Recursive, Some(WANT), Filter::ANY, 6, set)
-        .expect("a valid half-full option")
-}
 
 /// An iterative option with N = 10 for the peer at hop 1.
 fn empty_iterative() -> PiggybackOption {
@@ -313,7 +169,8 @@ fn bench_floor(
     preset: &[SocketAddr],
 ) {
     // The addresses ByPriority would add, best first.
-    let peer = make_peer(SelectionPolicy::ByPriority, size, family, Instant::now());
+    let config = grid_config(SelectionPolicy::ByPriority);
+    let peer = make_peer(config, size, family, Instant::now());
     let src: Vec<SocketAddr> = peer
         .table()
         .by_priority()
@@ -332,21 +189,13 @@ fn bench_floor(
 }
 
 fn on_request(c: &mut Criterion) {
-    // Built with the `ablate-bloom` feature (benchmarking only) the set has
-    // no Bloom filter of keys; its results go to a group of their own, the
-    // ablation row of BENCHMARKS.md.
-    let name = if cfg!(feature = "ablate-bloom") {
-        "on_request_no_bloom"
-    } else {
-        "on_request"
-    };
-    let mut group = c.benchmark_group(name);
+    let mut group = c.benchmark_group(group_name("on_request"));
     for size in SIZES {
         for family in Family::ALL {
             let now = Instant::now();
             let mut added_from = [None::<u8>; 3];
             for (policy, policy_name) in POLICIES {
-                let mut peer = make_peer(policy, size, family, now);
+                let mut peer = make_peer(grid_config(policy), size, family, now);
                 for (s, start) in Start::ALL.into_iter().enumerate() {
                     let added = added_by(&mut peer, start, family, now);
                     // Every policy adds as many: all entries are willing
@@ -376,6 +225,32 @@ fn on_request(c: &mut Criterion) {
             bench_floor(&mut group, "empty", family, size, from_empty, &[]);
             let preset: Vec<SocketAddr> = (0..HALF).map(|i| preset_address(i, family)).collect();
             bench_floor(&mut group, "half", family, size, from_half, &preset);
+        }
+    }
+    group.finish();
+}
+
+/// Recursive `on_request` from an empty set with the default peer
+/// configuration (only the table capacity raised where the table needs it),
+/// after the STUN message it is read against.
+fn on_request_default(c: &mut Criterion) {
+    stun::bench_stun_message(c, &group_name("per_hop"));
+    let mut group = c.benchmark_group(group_name("on_request_default"));
+    for size in DEFAULT_SIZES {
+        for family in Family::ALL {
+            let now = Instant::now();
+            let mut peer = make_peer(default_config(size), size, family, now);
+            let added = added_by(&mut peer, Start::RecursiveEmpty, family, now);
+            assert_eq!(added, HALF as u8, "the default per-hop share adds 5 of 10");
+            group.throughput(Throughput::Elements(u64::from(added)));
+            let id = format!("recursive/empty/{}/{size}", family.name());
+            let mut rng = ChaCha8Rng::seed_from_u64(0x5eed);
+            let pristine = empty_recursive();
+            group.bench_function(id, |b| {
+                time_ring(b, &pristine, |option| {
+                    peer.on_request(black_box(now), MessageKind::Join, None, option, &mut rng)
+                });
+            });
         }
     }
     group.finish();
@@ -429,7 +304,7 @@ fn sending_node(c: &mut Criterion) {
     assert_eq!((report.saved, merged.len()), (WANT.get(), 30));
     assert_eq!(merged.best(now, 3).len(), 3);
 
-    let mut group = c.benchmark_group("sending_node");
+    let mut group = c.benchmark_group(group_name("sending_node"));
     group.throughput(Throughput::Elements(u64::from(WANT.get())));
     group.bench_function("merge_and_best", |b| {
         // The node is built afresh (not cloned) so its cache has the spare
@@ -463,6 +338,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = on_request, sending_node
+    targets = on_request, on_request_default, sending_node
 }
 criterion_main!(benches);
