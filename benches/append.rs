@@ -62,6 +62,7 @@ use fixtures::{
 const CFG: WireConfig = WireConfig {
     option_type: 1,
     extension_type: 1,
+    ..WireConfig::DEFAULT
 };
 
 /// The seed of every timed run (each bench starts its own generator).
