@@ -131,6 +131,20 @@ pub(crate) fn table() -> String {
     out.push_str(&format!(
         "\nThe smallest entry (IPv4, no priority, hints or node id) is {smallest} bytes.\n"
     ));
+    // The observed address: what a first hop adds to a recursive-mode
+    // request (copied into the response), and what each hop adds to its
+    // iterative-mode response.
+    out.push_str(
+        "\n| observed address | recursive: option on the request and its copy in the response (bytes, each) | iterative: extension in each hop's response (bytes) |\n|---|---:|---:|\n",
+    );
+    for (label, a) in [("IPv4", "192.0.2.1:40001"), ("IPv6", "[2001:db8::1]:40001")] {
+        let a = TransportAddress::udp(a.parse().unwrap());
+        out.push_str(&format!(
+            "| {label} | {} | {} |\n",
+            wire::observed_option_len(&a),
+            wire::observed_extension_len(&a)
+        ));
+    }
     out
 }
 

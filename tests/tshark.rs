@@ -5,7 +5,9 @@
 //! packet or expert warning; and it reads the same JoinReq after an
 //! intermediate peer appended to the option in place
 //! (`IntermediatePeer::on_reload_request`), with the option, options-list
-//! and message lengths it patched.
+//! and message lengths it patched; and the observed address, as the
+//! ForwardingOption a first hop adds and the MessageExtension an iterative
+//! hop sends.
 //!
 //! Needs `tshark` and `text2pcap` (Debian package `tshark`). `.ci/run`
 //! installs them; elsewhere the test is skipped with a note when they are
@@ -618,5 +620,124 @@ fn wireshark_decodes_the_advertisement_in_routing_state_messages() {
     assert_eq!(
         wire::decode_advert(&mut &got[3][1][..], &cfg),
         Err(wire::WireError::UnknownVersion(1))
+    );
+}
+
+/// The observed address (WIRE.md, "The observed address") in whole RELOAD
+/// messages: the first hop's `on_reload_request` adds it as a
+/// ForwardingOption of its own behind the piggyback option of a JoinReq,
+/// and the responder copies both into the JoinAns; an iterative-mode hop
+/// puts it in a MessageExtension of its own next to its answer. Wireshark
+/// reads each message with no expert note, shows the option with
+/// RESPONSE_COPY and the extension as not critical, and the extension it
+/// delimits decodes back to the address.
+#[test]
+fn wireshark_decodes_the_observed_address() {
+    let cfg = WireConfig::default();
+    let now = Instant::now();
+    let seen = TransportAddress::udp("203.0.113.7:40001".parse().unwrap());
+    // A JoinReq straight from the sending node: hop 1, an empty set.
+    let fresh = PiggybackOption::recursive(Some(N::DEFAULT), Filter::ANY, UniquenessKey::Ip);
+    let mut request_option = Vec::new();
+    wire::encode_option(&fresh, Direction::Request, &cfg, &mut request_option).unwrap();
+    let before = join_req(&request_option, &[]);
+    let mut peer = IntermediatePeer::new(
+        PeerConfig::default().with_address_policy(AddressPolicy::permissive()),
+    );
+    let _ = peer.table_mut().sync_source(
+        now,
+        Source::RoutingTable,
+        ["198.51.100.1:3478", "198.51.100.2:3478"]
+            .map(|a| Candidate::peer(TransportAddress::udp(a.parse().unwrap()), Services::BOTH)),
+    );
+    let mut message = BytesMut::from(&before[..]);
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    let report = peer
+        .on_reload_request(
+            now,
+            MessageKind::Join,
+            Some(peer::Requester::Transport(seen)),
+            &mut message,
+            &cfg,
+            &mut rng,
+        )
+        .unwrap()
+        .expect("the JoinReq carries the option");
+    assert_eq!((report.hop, report.observed), (1, Some(seen)));
+    assert_eq!(wire::find_observed_option(&message, &cfg), Ok(Some(seen)));
+    assert_eq!(u32_at(&message, 16) as usize, message.len());
+    // The same peer at hop 2 of another request reports nothing: the
+    // request did not come from the sending node.
+    let mut later = join_req(&request_option, &[]);
+    later[38 + 18 + 4 + 4] = 2; // the value's hop byte
+    let mut later = BytesMut::from(&later[..]);
+    let report = peer
+        .on_reload_request(
+            now,
+            MessageKind::Join,
+            Some(peer::Requester::Transport(seen)),
+            &mut later,
+            &cfg,
+            &mut rng,
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.observed, None);
+    assert_eq!(wire::find_observed_option(&later, &cfg), Ok(None));
+
+    // The responder copies both options, flags cleared.
+    let options_len = usize::from(u16_at(&message, 36));
+    let mut options = message[38 + 18..38 + 18 + options_len].to_vec();
+    let piggyback = wire::find_option(&message, &cfg).unwrap().unwrap();
+    options[1] = 0;
+    options[piggyback.len() + 1] = 0;
+    // An iterative-mode answer with the observed-address extension beside it.
+    let answer = CandidateSet::from_entries(
+        UniquenessKey::Ip,
+        [entry("198.51.100.1:3478", Services::BOTH, 300, 2)],
+    )
+    .unwrap();
+    let mut exts = Vec::new();
+    wire::encode_answer(
+        &answer,
+        AnswerInfo {
+            hop: 2,
+            n: N::DEFAULT,
+        },
+        &cfg,
+        &mut exts,
+    )
+    .unwrap();
+    let answer_len = exts.len();
+    wire::encode_observed_extension(&seen, &cfg, &mut exts).unwrap();
+
+    if !tools_or_skip() {
+        return;
+    }
+    let text = dissect(
+        "reload-observed",
+        &[
+            with_transaction_id(message.to_vec(), 0x44),
+            with_transaction_id(join_ans(&options, &[]), 0x44),
+            with_transaction_id(update_req(&[], &[]), 0x55),
+            with_transaction_id(join_ans(&[], &exts), 0x55),
+        ],
+    );
+    assert_clean(&text, 4);
+    let observed_len = wire::observed_option_len(&seen) - 4;
+    assert_has(
+        frame(&text, 1),
+        &format!("ForwardingOption type=Unknown, flags=04, length={observed_len}"),
+    );
+    assert_has(
+        frame(&text, 2),
+        &format!("ForwardingOption type=Unknown, flags=00, length={observed_len}"),
+    );
+    let got = extensions("reload-observed");
+    assert_eq!(got[3].len(), 2, "the answer and the observed address");
+    assert_eq!(got[3][0], exts[..answer_len]);
+    assert_eq!(
+        wire::decode_observed_extension(&mut &got[3][1][..], &cfg),
+        Ok(seen)
     );
 }

@@ -382,6 +382,54 @@ fn every_advert_vector_encodes_and_decodes_exactly() {
     }
 }
 
+/// The observed-address vectors: (name, address, whether it is the
+/// recursive-mode option rather than the iterative-mode extension).
+fn observed() -> Vec<(&'static str, TransportAddress, bool)> {
+    vec![
+        (
+            "observed-option",
+            TransportAddress::udp("203.0.113.7:40001".parse().unwrap()),
+            true,
+        ),
+        (
+            "observed-extension",
+            TransportAddress::udp("[2001:db8::7]:40002".parse().unwrap()),
+            false,
+        ),
+    ]
+}
+
+#[test]
+fn every_observed_vector_encodes_and_decodes_exactly() {
+    let vectors = vectors();
+    let cfg = WireConfig::default();
+    for (name, address, option) in observed() {
+        let bytes = vectors
+            .get(name)
+            .unwrap_or_else(|| panic!("WIRE.md has no vector {name}"));
+        let mut out = Vec::new();
+        if option {
+            wire::encode_observed_option(&address, Direction::Request, &cfg, &mut out).unwrap();
+            assert_eq!(wire::observed_option_len(&address), bytes.len());
+            assert_eq!(
+                wire::decode_observed_option(&mut &bytes[..], &cfg),
+                Ok(address)
+            );
+            // Not a piggyback option: the option decoder refuses its type.
+            assert!(wire::decode_option(&mut &bytes[..], &cfg).is_err());
+        } else {
+            wire::encode_observed_extension(&address, &cfg, &mut out).unwrap();
+            assert_eq!(wire::observed_extension_len(&address), bytes.len());
+            assert_eq!(
+                wire::decode_observed_extension(&mut &bytes[..], &cfg),
+                Ok(address)
+            );
+            assert!(wire::decode_answer(&mut &bytes[..], &cfg).is_err());
+        }
+        assert_eq!(&out, bytes, "encoding of {name}");
+    }
+}
+
 #[test]
 fn rfc6940_ip_address_port_example_is_in_the_ipv4_vector() {
     // RFC 6940 §6.3.1: 192.0.2.1:6084 is 01 06 c0 00 02 01 17 c4.
@@ -399,6 +447,7 @@ fn wire_md_lists_every_vector_this_file_checks() {
         .collect();
     expected.push("iterative-answer".to_owned());
     expected.extend(adverts().into_iter().map(|(n, _)| n.to_owned()));
+    expected.extend(observed().into_iter().map(|(n, _, _)| n.to_owned()));
     expected.sort();
     assert_eq!(names, expected);
 }
@@ -414,8 +463,8 @@ fn wire_md_size_table_is_the_examples_output() {
     );
 }
 
-/// `fuzz/seeds/decode_option/<name>`, `fuzz/seeds/decode_answer/<name>` and
-/// `fuzz/seeds/decode_advert/<name>`
+/// `fuzz/seeds/decode_option/<name>`, `fuzz/seeds/decode_answer/<name>`,
+/// `fuzz/seeds/decode_advert/<name>` and `fuzz/seeds/decode_observed/<name>`
 /// hold exactly WIRE.md's option and answer vectors, so the fuzzers start from the documented
 /// bytes. Skipped where `fuzz/` is absent (it is not packaged).
 #[test]
@@ -429,6 +478,8 @@ fn fuzz_seeds_are_the_vectors() {
     for (name, bytes) in vectors() {
         let target = if adverts.contains(&name.as_str()) {
             "decode_advert"
+        } else if name.starts_with("observed-") {
+            "decode_observed"
         } else if name == "iterative-answer" {
             "decode_answer"
         } else {

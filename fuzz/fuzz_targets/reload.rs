@@ -2,7 +2,9 @@
 //! `IntermediatePeer::on_reload_request` return a value or a typed error,
 //! never panic; a refused message is left byte for byte as it was; an
 //! accepted one still holds exactly one option of the type, which decodes,
-//! and its length fields agree with its size.
+//! and its length fields agree with its size. The requester is named by its
+//! transport address, so a first-hop option also gets the observed-address
+//! option; when the peer added one, it decodes to that address.
 #![no_main]
 
 use std::time::Instant;
@@ -10,6 +12,7 @@ use std::time::Instant;
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
 use rand::SeedableRng;
+use stun_turn_discovery::peer::Requester;
 use stun_turn_discovery::wire::{self, WireConfig};
 use stun_turn_discovery::{
     AddressPolicy, Candidate, IntermediatePeer, MessageKind, PeerConfig, Services, Source,
@@ -35,19 +38,35 @@ fuzz_target!(|data: &[u8]| {
     );
     let mut message = BytesMut::from(data);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
-    match peer.on_reload_request(now, MessageKind::Join, None, &mut message, &cfg, &mut rng) {
+    let from = TransportAddress::udp("198.51.100.9:40001".parse().unwrap());
+    let had_observed = matches!(wire::find_observed_option(data, &cfg), Ok(Some(_)));
+    match peer.on_reload_request(
+        now,
+        MessageKind::Join,
+        Some(Requester::Transport(from)),
+        &mut message,
+        &cfg,
+        &mut rng,
+    ) {
         Err(_) | Ok(None) => assert_eq!(
             &message[..],
             data,
             "a refused or optionless message is untouched"
         ),
-        Ok(Some(_)) => {
+        Ok(Some(report)) => {
             let length = u32::from_be_bytes([message[16], message[17], message[18], message[19]]);
             assert_eq!(length as usize, message.len());
             let range = wire::find_option(&message, &cfg)
                 .expect("the patched message still parses")
                 .expect("and still holds the option");
             wire::decode_option(&mut &message[range], &cfg).expect("and the option decodes");
+            if report.observed.is_some() && !had_observed {
+                assert_eq!(
+                    wire::find_observed_option(&message, &cfg),
+                    Ok(Some(from)),
+                    "the observed address went in"
+                );
+            }
         }
     }
 });

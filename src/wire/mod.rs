@@ -76,10 +76,13 @@ pub struct WireConfig {
     /// MessageExtensionType of the iterative answer. Default 1, `exp-ext`.
     pub extension_type: u16,
     /// ForwardingOptionType of the observed address a first hop adds in
-    /// recursive mode. Default 2.
+    /// recursive mode. Default 3, unassigned in RFC 6940's registry (2 is
+    /// RFC 7263's `extensive_routing_mode`).
     pub observed_option_type: u8,
     /// MessageExtensionType of the observed address a hop adds to its
-    /// iterative-mode response. Default 2.
+    /// iterative-mode response. Default 4, unassigned in RFC 6940's
+    /// registry (2 and 3 are taken by SIP tuning data and RFC 7851's
+    /// `Diagnostic_Ping`).
     pub observed_extension_type: u16,
 }
 
@@ -89,8 +92,8 @@ impl WireConfig {
     pub const DEFAULT: Self = Self {
         option_type: 1,
         extension_type: 1,
-        observed_option_type: 2,
-        observed_extension_type: 2,
+        observed_option_type: 3,
+        observed_extension_type: 4,
     };
 }
 

@@ -260,9 +260,15 @@ mod tests {
                 assert!(decode_observed_extension(&mut &e[..cut], &config).is_err());
             }
         }
+        let v4 = TransportAddress::udp("192.0.2.1:1".parse().unwrap());
+        let v6 = TransportAddress::udp("[2001:db8::1]:1".parse().unwrap());
         assert_eq!(
-            observed_option_len(&TransportAddress::udp("192.0.2.1:1".parse().unwrap())),
-            14
+            (observed_option_len(&v4), observed_option_len(&v6)),
+            (14, 26)
+        );
+        assert_eq!(
+            (observed_extension_len(&v4), observed_extension_len(&v6)),
+            (17, 29)
         );
     }
 

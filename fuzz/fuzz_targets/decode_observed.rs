@@ -1,0 +1,28 @@
+//! Any bytes: the observed-address decoders (the recursive-mode option and
+//! the iterative-mode extension) return an address or a typed error, never
+//! panic; what decodes re-encodes to exactly the bytes it came from.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use stun_turn_discovery::wire::{self, Direction, WireConfig};
+
+fuzz_target!(|data: &[u8]| {
+    let cfg = WireConfig::default();
+    if let Ok(address) = wire::decode_observed_option(&mut &data[..], &cfg) {
+        let mut buf = Vec::new();
+        let direction = match data.get(1) {
+            Some(&wire::fwd_flags::RESPONSE_COPY) => Direction::Request,
+            _ => Direction::Response,
+        };
+        wire::encode_observed_option(&address, direction, &cfg, &mut buf).unwrap();
+        assert_eq!(buf.len(), wire::observed_option_len(&address));
+        assert_eq!(&buf[2..], &data[2..], "only the flags may differ");
+    }
+    if let Ok(address) = wire::decode_observed_extension(&mut &data[..], &cfg) {
+        let mut buf = Vec::new();
+        wire::encode_observed_extension(&address, &cfg, &mut buf).unwrap();
+        assert_eq!(buf.len(), wire::observed_extension_len(&address));
+        assert_eq!(&buf[..2], &data[..2]);
+        assert_eq!(&buf[3..], &data[3..], "only the critical flag may differ");
+    }
+});
