@@ -39,6 +39,7 @@ pub struct TransportAddress {
 
 impl TransportAddress {
     /// A transport address; an IPv4-mapped IPv6 address becomes IPv4.
+    #[inline]
     pub fn new(ip: IpAddr, port: u16, transport: Transport) -> Self {
         Self {
             ip: ip.to_canonical(),

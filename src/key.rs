@@ -112,17 +112,21 @@ impl UniquenessKey {
     /// The value `address` is compared on.
     #[inline]
     pub(crate) fn of(self, address: &TransportAddress) -> KeyValue {
-        let (v6, bits) = match address.ip() {
+        self.of_ip(address.ip(), address.port())
+    }
+
+    /// The value an address of `ip` (canonical: an IPv4-mapped IPv6 address
+    /// as IPv4, as [`TransportAddress::new`] stores it) and `port` is
+    /// compared on.
+    #[inline]
+    pub(crate) fn of_ip(self, ip: IpAddr, port: u16) -> KeyValue {
+        let (v6, bits) = match ip {
             IpAddr::V4(v4) => (false, u128::from(u32::from(v4))),
             IpAddr::V6(v6) => (true, u128::from(v6)),
         };
         match self {
             Self::Ip => KeyValue { v6, bits, port: 0 },
-            Self::IpPort => KeyValue {
-                v6,
-                bits,
-                port: address.port(),
-            },
+            Self::IpPort => KeyValue { v6, bits, port },
             Self::Prefix => {
                 let mask = if v6 { !0u128 << 80 } else { 0xffff_ff00 };
                 KeyValue {

@@ -136,11 +136,32 @@ impl CandidateSet {
 
     /// Appends `entry` unless its key is already present (§4.2 step 5) or
     /// the set is full; K grows by one on success (§4.2 step 6).
+    #[inline]
     pub fn try_push(&mut self, entry: SetEntry) -> Result<(), SetError> {
         let key = self.admit(&entry.candidate.address)?;
         self.filter.insert(&key);
         self.entries.push(entry);
         Ok(())
+    }
+
+    /// [`try_push`](Self::try_push) for a decoder that has the entry's key
+    /// before the entry: unless `key` is present or the set is full, `make`
+    /// builds the entry (whose key must be `key`) and it is appended.
+    /// Returns whether it was.
+    #[inline]
+    pub(crate) fn try_push_keyed(
+        &mut self,
+        key: KeyValue,
+        make: impl FnOnce() -> SetEntry,
+    ) -> bool {
+        if self.entries.len() >= N::MAX.len() || self.contains_key(key) {
+            return false;
+        }
+        let entry = make();
+        debug_assert_eq!(self.key.of(&entry.candidate.address), key);
+        self.filter.insert(&key);
+        self.entries.push(entry);
+        true
     }
 
     /// Empties the set, keeping its capacity.

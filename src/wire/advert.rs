@@ -9,7 +9,8 @@
 use bytes::{Buf, BufMut};
 
 use super::field::{advert as a, ext};
-use super::{entry, reader, WireConfig, WireError};
+use super::input::{Copied, Input};
+use super::{entry, reader, value, WireConfig, WireError};
 use crate::advert::Advertisement;
 use crate::set::SetEntry;
 
@@ -79,13 +80,35 @@ pub fn decode_advert<B: Buf>(buf: &mut B, config: &WireConfig) -> Result<Adverti
         });
     }
     reader::end_after(buf, len, "extension")?;
-    let mut value = Buf::take(&mut *buf, len);
-    let format = reader::u8(&mut value, "advertisement format")?;
+    match buf.chunk().get(..len) {
+        Some(mut bytes) => {
+            let result = decode_value(&mut bytes);
+            buf.advance(len);
+            result
+        }
+        None => {
+            let mut input = Copied::new(buf, len);
+            let result = decode_value(&mut input);
+            input.skip_rest();
+            result
+        }
+    }
+}
+
+/// Reads an advertisement's value: format, flags, count and the servers.
+fn decode_value<I: Input>(input: &mut I) -> Result<Advertisement, WireError> {
+    let format = input.take_u8().ok_or(WireError::Truncated {
+        what: "advertisement format",
+    })?;
     if format != a::FORMAT {
         return Err(WireError::UnknownVersion(format));
     }
-    let _flags = reader::u8(&mut value, "advertisement flags")?;
-    let count = reader::u8(&mut value, "advertisement count")?;
+    let _flags = input.take_u8().ok_or(WireError::Truncated {
+        what: "advertisement flags",
+    })?;
+    let count = input.take_u8().ok_or(WireError::Truncated {
+        what: "advertisement count",
+    })?;
     if usize::from(count) > Advertisement::MAX_SERVERS {
         return Err(crate::advert::AdvertError::TooMany {
             count: usize::from(count),
@@ -94,15 +117,15 @@ pub fn decode_advert<B: Buf>(buf: &mut B, config: &WireConfig) -> Result<Adverti
     }
     let mut servers = [None; Advertisement::MAX_SERVERS];
     for (index, slot) in servers.iter_mut().take(usize::from(count)).enumerate() {
-        if !value.has_remaining() {
+        if input.left() == 0 {
             return Err(WireError::KMismatch {
                 k: count,
                 found: index as u8,
             });
         }
-        *slot = entry::decode(&mut value, index as u8)?.map(|e| e.candidate);
+        *slot = entry::decode(input, index as u8)?.map(|e| e.candidate);
     }
-    reader::end(&value, "advertisement")?;
+    value::end(input, "advertisement")?;
     Ok(Advertisement::new(servers.into_iter().flatten())?)
 }
 

@@ -2,14 +2,14 @@
 
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use bytes::{Buf, BufMut};
+use bytes::BufMut;
 
 use super::field::{addr, entry};
-use super::reader;
+use super::input::{array, Input};
 use super::WireError;
 use crate::candidate::{Candidate, PerformanceHints, Role, Services, Transport, TransportAddress};
 use crate::node_id::NodeId;
-use crate::set::SetEntry;
+use crate::set::{CandidateSet, SetEntry};
 
 /// Bytes of `e` after its length byte.
 pub(crate) fn body_len(e: &SetEntry) -> usize {
@@ -39,8 +39,21 @@ fn address_len(a: &TransportAddress) -> usize {
     }
 }
 
-/// Writes `e`; the caller has checked there is room for [`encoded_len`].
+/// Writes `e` in one `put_slice`; the caller has checked there is room for
+/// [`encoded_len`].
+#[inline]
 pub(crate) fn encode<B: BufMut>(e: &SetEntry, b: &mut B) {
+    let mut out = Writer {
+        bytes: [0; entry::MAX_LEN],
+        len: 0,
+    };
+    write(e, &mut out);
+    b.put_slice(out.as_slice());
+}
+
+/// Lays `e` out in `out`, length byte first.
+#[inline]
+fn write(e: &SetEntry, out: &mut Writer) {
     let c = &e.candidate;
     let hints = c.hints != PerformanceHints::default();
     let mut flags = 0;
@@ -53,141 +66,237 @@ pub(crate) fn encode<B: BufMut>(e: &SetEntry, b: &mut B) {
     if c.node_id.is_some() {
         flags |= entry::FLAG_NODE_ID;
     }
-    // At most 5 + 2 + 7 + 33 + 20 = 67 bytes: fits the length byte.
-    b.put_u8(body_len(e) as u8);
-    b.put_u8(flags);
-    b.put_u8(c.services.bits());
-    b.put_u8(transport_code(c.address.transport()));
-    b.put_u8(match c.role {
+    let role = match c.role {
         Role::Peer => entry::PEER,
         Role::Client => entry::CLIENT,
-    });
-    b.put_u8(e.hop);
+    };
+    // At most 5 + 2 + 7 + 33 + 20 = 67 bytes: fits the length byte.
+    out.put([
+        body_len(e) as u8,
+        flags,
+        c.services.bits(),
+        transport_code(c.address.transport()),
+        role,
+        e.hop,
+    ]);
     if let Some(p) = c.priority {
-        b.put_u16(p);
+        out.put(p.to_be_bytes());
     }
     if hints {
-        b.put_u16(c.hints.capacity);
-        b.put_u32(c.hints.bandwidth_kbps);
-        b.put_u8(c.hints.load_percent);
+        out.put(c.hints.capacity.to_be_bytes());
+        out.put(c.hints.bandwidth_kbps.to_be_bytes());
+        out.put([c.hints.load_percent]);
     }
     if let Some(id) = &c.node_id {
-        b.put_u8(id.as_bytes().len() as u8);
-        b.put_slice(id.as_bytes());
+        out.put([id.as_bytes().len() as u8]);
+        out.put_slice(id.as_bytes());
     }
-    encode_address(&c.address, b);
-}
-
-/// Writes an RFC 6940 IpAddressPort.
-pub(crate) fn encode_address<B: BufMut>(a: &TransportAddress, b: &mut B) {
-    match a.ip() {
+    match c.address.ip() {
         IpAddr::V4(v4) => {
-            b.put_u8(addr::IPV4);
-            b.put_u8(addr::IPV4_LEN);
-            b.put_slice(&v4.octets());
+            out.put([addr::IPV4, addr::IPV4_LEN]);
+            out.put(v4.octets());
         }
         IpAddr::V6(v6) => {
-            b.put_u8(addr::IPV6);
-            b.put_u8(addr::IPV6_LEN);
-            b.put_slice(&v6.octets());
+            out.put([addr::IPV6, addr::IPV6_LEN]);
+            out.put(v6.octets());
         }
     }
-    b.put_u16(a.port());
+    out.put(c.address.port().to_be_bytes());
 }
 
-/// Reads one entry. `Ok(None)`: an address type this crate does not know,
-/// skipped whole (its length byte says how far).
-pub(crate) fn decode<B: Buf>(b: &mut B, index: u8) -> Result<Option<SetEntry>, WireError> {
-    let declared = reader::u8(b, "entry length")?;
-    if b.remaining() < usize::from(declared) {
-        return Err(WireError::Truncated { what: "entry" });
+/// An entry being laid out on the stack.
+struct Writer {
+    bytes: [u8; entry::MAX_LEN],
+    len: usize,
+}
+
+impl Writer {
+    /// Appends a fixed-size field.
+    #[inline(always)]
+    fn put<const N: usize>(&mut self, field: [u8; N]) {
+        self.put_slice(&field);
     }
-    let mut body = Buf::take(&mut *b, usize::from(declared));
-    let short = |_| WireError::EntryLength { index, declared };
-    let flags = reader::u8(&mut body, "entry").map_err(short)?;
-    let services = Services::from_bits_truncate(reader::u8(&mut body, "entry").map_err(short)?);
-    let transport = reader::u8(&mut body, "entry").map_err(short)?;
-    let role = reader::u8(&mut body, "entry").map_err(short)?;
-    let hop = reader::u8(&mut body, "entry").map_err(short)?;
+
+    /// Appends `field`; an entry never outgrows [`entry::MAX_LEN`], and a
+    /// field that would is dropped rather than written past the end.
+    #[inline(always)]
+    fn put_slice(&mut self, field: &[u8]) {
+        let end = self.len + field.len();
+        if let Some(dst) = self.bytes.get_mut(self.len..end) {
+            dst.copy_from_slice(field);
+            self.len = end;
+        }
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or_default()
+    }
+}
+
+/// Reads one entry: its length byte, then that many bytes. `Ok(None)`: an
+/// address type this crate does not know, skipped whole.
+#[inline]
+pub(crate) fn decode<I: Input>(input: &mut I, index: u8) -> Result<Option<SetEntry>, WireError> {
+    let (declared, body) = take_entry(input)?;
+    Ok(parse(body, index, declared)?.map(Fields::into_entry))
+}
+
+/// Reads one entry into `set`, as [`decode`] does; an entry whose key the
+/// set holds already is refused with [`WireError::DuplicateKey`].
+#[inline]
+pub(crate) fn decode_into<I: Input>(
+    input: &mut I,
+    index: u8,
+    set: &mut CandidateSet,
+) -> Result<(), WireError> {
+    let (declared, body) = take_entry(input)?;
+    let Some(fields) = parse(body, index, declared)? else {
+        return Ok(());
+    };
+    // The key comes from the fields read, before the entry is built.
+    let key = set.key().of_ip(fields.ip.to_canonical(), fields.port);
+    if set.try_push_keyed(key, || fields.into_entry()) {
+        Ok(())
+    } else {
+        Err(WireError::DuplicateKey { index })
+    }
+}
+
+/// An entry's length byte and the bytes it declares.
+#[inline(always)]
+fn take_entry<I: Input>(input: &mut I) -> Result<(u8, &[u8]), WireError> {
+    let declared = input.take_u8().ok_or(WireError::Truncated {
+        what: "entry length",
+    })?;
+    let body = input
+        .take_bytes(usize::from(declared))
+        .ok_or(WireError::Truncated { what: "entry" })?;
+    Ok((declared, body))
+}
+
+/// One entry's fields, read and checked.
+struct Fields {
+    ip: IpAddr,
+    port: u16,
+    transport: Transport,
+    role: Role,
+    services: Services,
+    priority: Option<u16>,
+    hints: PerformanceHints,
+    node_id: Option<NodeId>,
+    hop: u8,
+}
+
+impl Fields {
+    /// The entry.
+    #[inline(always)]
+    fn into_entry(self) -> SetEntry {
+        SetEntry {
+            candidate: Candidate {
+                address: TransportAddress::new(self.ip, self.port, self.transport),
+                role: self.role,
+                services: self.services,
+                priority: self.priority,
+                hints: self.hints,
+                node_id: self.node_id,
+            },
+            hop: self.hop,
+        }
+    }
+}
+
+/// Reads the fields of one entry's `body`, the `declared` bytes after its
+/// length byte, at fixed offsets (each optional field moves the ones after
+/// it). Fields a later revision appends after the address are skipped.
+/// `Ok(None)`: an address type this crate does not know.
+#[inline(always)]
+fn parse(body: &[u8], index: u8, declared: u8) -> Result<Option<Fields>, WireError> {
+    let short = WireError::EntryLength { index, declared };
+    let Some(&[flags, services, transport, role, hop]) = body.first_chunk::<{ entry::FIXED_LEN }>()
+    else {
+        return Err(short);
+    };
+    let mut at = entry::FIXED_LEN;
     let priority = if flags & entry::FLAG_PRIORITY != 0 {
-        Some(reader::u16(&mut body, "entry").map_err(short)?)
+        let p = array::<{ entry::PRIORITY_LEN }>(body, at).ok_or(short)?;
+        at += entry::PRIORITY_LEN;
+        Some(u16::from_be_bytes(p))
     } else {
         None
     };
     let hints = if flags & entry::FLAG_HINTS != 0 {
+        let [c0, c1, b0, b1, b2, b3, load] =
+            array::<{ entry::HINTS_LEN }>(body, at).ok_or(short)?;
+        at += entry::HINTS_LEN;
         PerformanceHints {
-            capacity: reader::u16(&mut body, "entry").map_err(short)?,
-            bandwidth_kbps: reader::u32(&mut body, "entry").map_err(short)?,
-            load_percent: reader::u8(&mut body, "entry").map_err(short)?,
+            capacity: u16::from_be_bytes([c0, c1]),
+            bandwidth_kbps: u32::from_be_bytes([b0, b1, b2, b3]),
+            load_percent: load,
         }
     } else {
         PerformanceHints::default()
     };
     let node_id = if flags & entry::FLAG_NODE_ID != 0 {
-        let len = reader::u8(&mut body, "entry").map_err(short)?;
+        let len = *body.get(at).ok_or(short)?;
         if usize::from(len) > NodeId::MAX_LEN {
             return Err(WireError::NodeIdTooLong(len));
         }
-        let mut id = [0u8; NodeId::MAX_LEN];
-        reader::bytes(&mut body, &mut id[..usize::from(len)], "entry").map_err(short)?;
-        NodeId::new(&id[..usize::from(len)]).ok()
+        let id = body.get(at + 1..at + 1 + usize::from(len)).ok_or(short)?;
+        at += 1 + usize::from(len);
+        NodeId::new(id).ok()
     } else {
         None
     };
-    let Some(ip) = decode_ip(&mut body).map_err(|e| match e {
-        WireError::Truncated { .. } => WireError::EntryLength { index, declared },
-        other => other,
-    })?
-    else {
-        let rest = body.remaining();
-        body.advance(rest);
+    let Some((ip, port)) = parse_address(body, at, short)? else {
         return Ok(None);
     };
-    let port = reader::u16(&mut body, "entry").map_err(short)?;
-    // Fields a later revision appends to an entry are skipped.
-    let rest = body.remaining();
-    body.advance(rest);
     let transport = transport_of(transport).ok_or(WireError::UnknownTransport(transport))?;
     let role = match role {
         entry::PEER => Role::Peer,
         entry::CLIENT => Role::Client,
         other => return Err(WireError::UnknownRole(other)),
     };
-    Ok(Some(SetEntry {
-        candidate: Candidate {
-            address: TransportAddress::new(ip, port, transport),
-            role,
-            services,
-            priority,
-            hints,
-            node_id,
-        },
+    Ok(Some(Fields {
+        ip,
+        port,
+        transport,
+        role,
+        services: Services::from_bits_truncate(services),
+        priority,
+        hints,
+        node_id,
         hop,
     }))
 }
 
-/// Reads an IpAddressPort's type, length and address; the port is left for
-/// the caller (RFC 6940's length counts address and port: 6 for IPv4, 18
-/// for IPv6). `Ok(None)`: an unknown type, whose `length` bytes are skipped.
-fn decode_ip<B: Buf>(b: &mut B) -> Result<Option<IpAddr>, WireError> {
-    let kind = reader::u8(b, "address type")?;
-    let len = reader::u8(b, "address length")?;
+/// Reads the IpAddressPort at `at` in `body`: type, length, then address
+/// and port (RFC 6940's length counts both: 6 for IPv4, 18 for IPv6).
+/// `Ok(None)`: an unknown type, whose `length` bytes are skipped. `short`
+/// when `body` ends inside it.
+#[inline(always)]
+fn parse_address(
+    body: &[u8],
+    at: usize,
+    short: WireError,
+) -> Result<Option<(IpAddr, u16)>, WireError> {
+    let [kind, len] = array::<2>(body, at).ok_or(short)?;
+    let at = at + 2;
     match (kind, len) {
         (addr::IPV4, addr::IPV4_LEN) => {
-            let mut o = [0u8; 4];
-            reader::bytes(b, &mut o, "IPv4 address")?;
-            Ok(Some(IpAddr::V4(Ipv4Addr::from(o))))
+            let ip = array::<4>(body, at).ok_or(short)?;
+            let port = array::<2>(body, at + 4).ok_or(short)?;
+            let ip = Ipv4Addr::from(u32::from_be_bytes(ip));
+            Ok(Some((ip.into(), u16::from_be_bytes(port))))
         }
         (addr::IPV6, addr::IPV6_LEN) => {
-            let mut o = [0u8; 16];
-            reader::bytes(b, &mut o, "IPv6 address")?;
-            Ok(Some(IpAddr::V6(Ipv6Addr::from(o))))
+            let ip = array::<16>(body, at).ok_or(short)?;
+            let port = array::<2>(body, at + 16).ok_or(short)?;
+            let ip = Ipv6Addr::from(u128::from_be_bytes(ip));
+            Ok(Some((ip.into(), u16::from_be_bytes(port))))
         }
         (addr::IPV4 | addr::IPV6, len) => Err(WireError::BadAddressLength { kind, len }),
-        _ => {
-            reader::skip(b, usize::from(len), "address")?;
-            Ok(None)
-        }
+        _ if body.len().saturating_sub(at) >= usize::from(len) => Ok(None),
+        _ => Err(short),
     }
 }
 

@@ -17,9 +17,11 @@
 //! experimental `exp-forward` = 1 and `exp-ext` = 1 (RFC 6940 §14.12,
 //! §14.14), which "MUST NOT be used for operational deployments".
 //!
-//! Decoding checks `remaining()` before every read, never panics, and
-//! allocates at most what the input's length justifies; decoding into a
-//! caller's option or set with room for the entries does not allocate.
+//! Decoding takes each piece of a value (the header, the known list, an
+//! entry) whole after one length check and reads the fields inside it at
+//! fixed offsets; it never panics, and allocates at most what the input's
+//! length justifies; decoding into a caller's option or set with room for
+//! the entries does not allocate.
 //!
 //! ```
 //! use stun_turn_discovery::wire::{self, Direction, WireConfig};
@@ -40,6 +42,7 @@ mod advert;
 mod entry;
 mod error;
 mod field;
+mod input;
 mod observed;
 mod reader;
 mod reload;
@@ -144,14 +147,14 @@ pub fn encode_option<B: BufMut>(
 ) -> Result<(), WireError> {
     let needed = option_len(option);
     room(buf, needed)?;
-    buf.put_u8(config.option_type);
-    buf.put_u8(match direction {
+    let flags = match direction {
         Direction::Request if option.mode() == RoutingMode::Recursive => fwd_flags::RESPONSE_COPY,
         Direction::Request => 0,
         Direction::Response => 0,
-    });
-    // At most 6 + 64 × 68 bytes: fits u16.
-    buf.put_u16((needed - fwd::HEADER_LEN) as u16);
+    };
+    // At most 6 + 129 + 64 × 68 bytes: fits u16.
+    let [len_hi, len_lo] = ((needed - fwd::HEADER_LEN) as u16).to_be_bytes();
+    buf.put_slice(&[config.option_type, flags, len_hi, len_lo]);
     let header = Header {
         mode: option.mode(),
         key: option.key(),
@@ -209,7 +212,31 @@ fn decode_option_header<B: Buf>(
     known: &mut KnownKeys,
 ) -> Result<Header, WireError> {
     let len = option_value_len(buf, config)?;
-    value::decode_into(&mut Buf::take(&mut *buf, len), set, known)
+    decode_value(buf, len, set, known)
+}
+
+/// [`value::decode_into`] over the `len` bytes at the front of `buf` (the
+/// caller has checked they are there), read in place when they lie in one
+/// chunk; `buf` is left past them whatever the outcome.
+fn decode_value<B: Buf>(
+    buf: &mut B,
+    len: usize,
+    set: &mut CandidateSet,
+    known: &mut KnownKeys,
+) -> Result<Header, WireError> {
+    match buf.chunk().get(..len) {
+        Some(bytes) => {
+            let result = value::decode_slice(bytes, set, known);
+            buf.advance(len);
+            result
+        }
+        None => {
+            let mut input = input::Copied::new(buf, len);
+            let result = value::decode_into(&mut input, set, known);
+            input.skip_rest();
+            result
+        }
+    }
 }
 
 /// Reads a ForwardingOption's `type, flags, length` and checks that exactly
@@ -315,7 +342,7 @@ fn decode_answer_value<B: Buf>(
     }
     reader::end_after(buf, len, "extension")?;
     // An answer carries no known list; one that does is read and dropped.
-    let h = value::decode_into(&mut Buf::take(&mut *buf, len), set, &mut KnownKeys::new())?;
+    let h = decode_value(buf, len, set, &mut KnownKeys::new())?;
     if h.mode != RoutingMode::Iterative {
         return Err(WireError::WrongMode {
             expected: "iterative answer",
@@ -328,9 +355,9 @@ fn decode_answer_value<B: Buf>(
 }
 
 /// Appends one encoded entry to an encoded option's bytes, for the
-/// intermediate peer's in-place append; grows `buf` if it has no room.
+/// intermediate peer's in-place append, in one write; grows `buf` if it
+/// has no room.
 pub(crate) fn push_entry(buf: &mut BytesMut, e: &SetEntry) {
-    buf.reserve(entry::encoded_len(e));
     entry::encode(e, buf);
 }
 

@@ -1,4 +1,7 @@
-//! Reads that check `remaining()` first, so no input can make `bytes` panic.
+//! Reads of the headers in front of a value (a ForwardingOption's, a
+//! MessageExtension's) from any [`Buf`], each checking `remaining()` first,
+//! so no input can make `bytes` panic. The value itself is read through
+//! [`Input`](super::input::Input).
 
 use bytes::Buf;
 
@@ -26,37 +29,6 @@ pub(crate) fn u32<B: Buf>(b: &mut B, what: &'static str) -> Result<u32, WireErro
         return Err(WireError::Truncated { what });
     }
     Ok(b.get_u32())
-}
-
-#[inline]
-pub(crate) fn bytes<B: Buf>(
-    b: &mut B,
-    out: &mut [u8],
-    what: &'static str,
-) -> Result<(), WireError> {
-    if b.remaining() < out.len() {
-        return Err(WireError::Truncated { what });
-    }
-    b.copy_to_slice(out);
-    Ok(())
-}
-
-#[inline]
-pub(crate) fn skip<B: Buf>(b: &mut B, n: usize, what: &'static str) -> Result<(), WireError> {
-    if b.remaining() < n {
-        return Err(WireError::Truncated { what });
-    }
-    b.advance(n);
-    Ok(())
-}
-
-/// Rejects anything left in `b`.
-#[inline]
-pub(crate) fn end<B: Buf>(b: &B, what: &'static str) -> Result<(), WireError> {
-    match b.remaining() {
-        0 => Ok(()),
-        count => Err(WireError::TrailingBytes { what, count }),
-    }
 }
 
 /// Rejects input that goes on past the next `len` bytes.

@@ -2,10 +2,11 @@
 //! flags, N, filter, hop, K), the known list if the flags say so, and K
 //! entries.
 
-use bytes::{Buf, BufMut};
+use bytes::BufMut;
 
 use super::field::value as v;
-use super::{entry, reader, WireError};
+use super::input::Input;
+use super::{entry, WireError};
 use crate::candidate::Services;
 use crate::filter::{Filter, IpFamily};
 use crate::key::UniquenessKey;
@@ -44,13 +45,16 @@ pub(crate) fn encoded_len(set: &CandidateSet, known: &KnownKeys) -> usize {
 /// Writes the header with `k = set.len()`, the known list if not empty,
 /// then the entries.
 pub(crate) fn encode<B: BufMut>(h: &Header, set: &CandidateSet, known: &KnownKeys, b: &mut B) {
-    b.put_u8(v::CURRENT_VERSION);
     let known_flag = if known.is_empty() { 0 } else { v::FLAG_KNOWN };
-    b.put_u8(flags_byte(h.mode, h.key) | known_flag);
-    b.put_u8(h.n.map_or(0, N::get));
-    b.put_u8(filter_byte(h.filter));
-    b.put_u8(h.hop);
-    b.put_u8(set.len() as u8);
+    b.put_slice(&[
+        v::CURRENT_VERSION,
+        flags_byte(h.mode, h.key) | known_flag,
+        h.n.map_or(0, N::get),
+        filter_byte(h.filter),
+        h.hop,
+        // At most N::MAX = 64.
+        set.len() as u8,
+    ]);
     if !known.is_empty() {
         // At most KnownKeys::MAX = 64.
         b.put_u8(known.len() as u8);
@@ -65,8 +69,8 @@ pub(crate) fn encode<B: BufMut>(h: &Header, set: &CandidateSet, known: &KnownKey
 
 /// Reads the known list the header announces into `known` (emptied
 /// first); nothing when the header announces none.
-pub(crate) fn decode_known<B: Buf>(
-    b: &mut B,
+pub(crate) fn decode_known<I: Input>(
+    input: &mut I,
     h: &Header,
     known: &mut KnownKeys,
 ) -> Result<(), WireError> {
@@ -74,27 +78,32 @@ pub(crate) fn decode_known<B: Buf>(
     if !h.known {
         return Ok(());
     }
-    let count = usize::from(reader::u8(b, "known count")?);
+    let count = usize::from(input.take_u8().ok_or(WireError::Truncated {
+        what: "known count",
+    })?);
     if count > KnownKeys::MAX {
         return Err(WireError::TooLong { what: "known list" });
     }
-    for _ in 0..count {
-        known.push(reader::u16(b, "known list")?);
+    let list = input
+        .take_bytes(2 * count)
+        .ok_or(WireError::Truncated { what: "known list" })?;
+    for fp in list.chunks_exact(2) {
+        known.push(u16::from_be_bytes([fp[0], fp[1]]));
     }
     Ok(())
 }
 
 /// Reads and checks the header.
-pub(crate) fn decode_header<B: Buf>(b: &mut B) -> Result<Header, WireError> {
-    let version = reader::u8(b, "version")?;
+pub(crate) fn decode_header<I: Input>(input: &mut I) -> Result<Header, WireError> {
+    let Some(&[version, flags, n, filter, hop, k]) = input
+        .take_bytes(v::HEADER_LEN)
+        .and_then(|b| b.first_chunk::<{ v::HEADER_LEN }>())
+    else {
+        return Err(short_header(input));
+    };
     if version != v::CURRENT_VERSION {
         return Err(WireError::UnknownVersion(version));
     }
-    let flags = reader::u8(b, "flags")?;
-    let n = reader::u8(b, "N")?;
-    let filter = reader::u8(b, "filter")?;
-    let hop = reader::u8(b, "hop")?;
-    let k = reader::u8(b, "K")?;
     let mode = mode_of(flags);
     let key = key_of(flags)?;
     // N = 0: not set (§4.2 step 2 lets the sending node leave it out).
@@ -118,42 +127,77 @@ pub(crate) fn decode_header<B: Buf>(b: &mut B) -> Result<Header, WireError> {
     })
 }
 
+/// The error for a value shorter than its header: a wrong version if the
+/// version byte is there, else the first field missing.
+#[cold]
+fn short_header<I: Input>(input: &mut I) -> WireError {
+    const FIELDS: [&str; v::HEADER_LEN] = ["version", "flags", "N", "filter", "hop", "K"];
+    let got = input.take_bytes(input.left()).unwrap_or_default();
+    match got.first() {
+        Some(&version) if version != v::CURRENT_VERSION => WireError::UnknownVersion(version),
+        _ => WireError::Truncated {
+            what: FIELDS.get(got.len()).copied().unwrap_or("K"),
+        },
+    }
+}
+
+/// [`decode_into`] over a value that lies whole in `bytes`.
+pub(crate) fn decode_slice(
+    mut bytes: &[u8],
+    set: &mut CandidateSet,
+    known: &mut KnownKeys,
+) -> Result<Header, WireError> {
+    decode_into(&mut bytes, set, known)
+}
+
 /// Reads a whole value into `set` and `known` (both emptied first; the set
 /// left empty on error). Allocates only if `set` has no room for the
 /// entries the input holds.
-pub(crate) fn decode_into<B: Buf>(
-    b: &mut B,
+#[inline]
+pub(crate) fn decode_into<I: Input>(
+    input: &mut I,
     set: &mut CandidateSet,
     known: &mut KnownKeys,
 ) -> Result<Header, WireError> {
     set.reset(UniquenessKey::Ip);
-    let h = decode_header(b)?;
-    decode_known(b, &h, known)?;
+    let h = decode_header(input)?;
+    decode_known(input, &h, known)?;
     set.reset(h.key);
     // Never reserve more than the input could hold.
-    let fits = b.remaining() / super::field::entry::MIN_LEN;
+    let fits = input.left() / super::field::entry::MIN_LEN;
     set.reserve_for(usize::from(h.k).min(fits));
-    let result = decode_entries(b, &h, set);
+    let result = decode_entries(input, &h, set);
     if result.is_err() {
         set.clear();
     }
     result.map(|()| h)
 }
 
-fn decode_entries<B: Buf>(b: &mut B, h: &Header, set: &mut CandidateSet) -> Result<(), WireError> {
+#[inline]
+fn decode_entries<I: Input>(
+    input: &mut I,
+    h: &Header,
+    set: &mut CandidateSet,
+) -> Result<(), WireError> {
     for index in 0..h.k {
-        if !b.has_remaining() {
+        if input.left() == 0 {
             return Err(WireError::KMismatch {
                 k: h.k,
                 found: index,
             });
         }
-        if let Some(e) = entry::decode(b, index)? {
-            set.try_push(e)
-                .map_err(|_| WireError::DuplicateKey { index })?;
-        }
+        entry::decode_into(input, index, set)?;
     }
-    reader::end(b, "entries")
+    end(input, "entries")
+}
+
+/// Rejects anything left in `input`.
+#[inline]
+pub(crate) fn end<I: Input>(input: &I, what: &'static str) -> Result<(), WireError> {
+    match input.left() {
+        0 => Ok(()),
+        count => Err(WireError::TrailingBytes { what, count }),
+    }
 }
 
 /// The routing mode in a flags byte.
@@ -217,4 +261,53 @@ fn filter_byte(f: Filter) -> u8 {
     (f.services.bits() & v::FILTER_SERVICES_MASK)
         | (family << v::FAMILY_SHIFT)
         | (transport << v::TRANSPORT_SHIFT)
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Buf;
+
+    use super::super::{decode_option, encode_option, Direction, WireConfig};
+    use crate::candidate::{Candidate, Services, TransportAddress};
+    use crate::filter::Filter;
+    use crate::key::UniquenessKey;
+    use crate::n::N;
+    use crate::option::{PiggybackOption, RoutingMode};
+    use crate::set::{CandidateSet, SetEntry};
+
+    #[test]
+    fn input_split_anywhere_decodes_as_the_slice_does() {
+        let entries = ["45.0.0.1:3478", "[2001:db8::9]:5349", "46.0.0.1:1"].map(|a| SetEntry {
+            candidate: Candidate::peer(TransportAddress::udp(a.parse().unwrap()), Services::BOTH)
+                .with_priority(9),
+            hop: 1,
+        });
+        let set = CandidateSet::from_entries(UniquenessKey::Ip, entries).unwrap();
+        let option = PiggybackOption::from_parts(
+            RoutingMode::Recursive,
+            Some(N::DEFAULT),
+            Filter::ANY,
+            2,
+            set,
+        )
+        .unwrap();
+        let cfg = WireConfig::default();
+        let mut bytes = Vec::new();
+        encode_option(&option, Direction::Request, &cfg, &mut bytes).unwrap();
+        // Whole, cut short and with a byte spoiled: each split of each input
+        // gives what the slice gives, and leaves nothing of a whole option.
+        let mut spoiled = bytes.clone();
+        spoiled[12] = 9;
+        for input in [&bytes[..], &bytes[..bytes.len() - 3], &spoiled[..]] {
+            let whole = decode_option(&mut &input[..], &cfg);
+            for cut in 0..=input.len() {
+                let mut chained = Buf::chain(&input[..cut], &input[cut..]);
+                assert_eq!(decode_option(&mut chained, &cfg), whole, "cut at {cut}");
+                if whole.is_ok() {
+                    assert_eq!(chained.remaining(), 0);
+                }
+            }
+        }
+        assert_eq!(decode_option(&mut &bytes[..], &cfg).unwrap(), option);
+    }
 }

@@ -4,7 +4,7 @@
 //! of decoding and re-encoding it. The byte positions live in `field`.
 
 use super::field::{fwd, value as v};
-use super::{entry, reader, value, WireConfig, WireError};
+use super::{entry, value, WireConfig, WireError};
 use crate::filter::Filter;
 use crate::key::UniquenessKey;
 use crate::known::KnownKeys;
@@ -194,7 +194,7 @@ fn check(bytes: &[u8], config: &WireConfig) -> Result<(), WireError> {
         }
         let _ = entry::decode(&mut rd, index)?;
     }
-    reader::end(&rd, "entries")?;
+    value::end(&rd, "entries")?;
     if h.mode == RoutingMode::Iterative && h.k > 0 {
         return Err(OptionError::IterativeWithSet {
             k: usize::from(h.k),
