@@ -81,7 +81,7 @@ fn peers(now: Instant) -> Vec<IntermediatePeer> {
         .collect()
 }
 
-fn node() -> SendingNode {
+fn nated_node() -> SendingNode {
     let config = NodeConfig::default().with_address_policy(AddressPolicy::permissive());
     let mut node = SendingNode::new(config);
     let local: SocketAddr = LOCAL.parse().unwrap();
@@ -212,7 +212,7 @@ fn recursive_mode_one_observer_per_discovery_three_first_hops_give_a_verdict() {
     for nat in [Nat::Independent, Nat::Dependent] {
         let now = Instant::now();
         let mut peers = peers(now);
-        let mut node = node();
+        let mut node = nated_node();
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         for (round, first) in [0, 1, 2].into_iter().enumerate() {
             let seen = recursive_discovery(nat, &mut peers, &mut node, first, now, &mut rng);
@@ -245,7 +245,7 @@ fn recursive_mode_one_observer_per_discovery_three_first_hops_give_a_verdict() {
 fn the_same_first_hop_again_is_still_one_observer() {
     let now = Instant::now();
     let mut peers = peers(now);
-    let mut node = node();
+    let mut node = nated_node();
     let mut rng = ChaCha8Rng::seed_from_u64(4);
     for _ in 0..5 {
         recursive_discovery(Nat::Independent, &mut peers, &mut node, 0, now, &mut rng);
@@ -262,7 +262,7 @@ fn iterative_mode_one_discovery_over_three_hops_gives_a_verdict() {
     ] {
         let now = Instant::now();
         let mut peers = peers(now);
-        let mut node = node();
+        let mut node = nated_node();
         let mut rng = ChaCha8Rng::seed_from_u64(5);
         iterative_discovery(nat, &mut peers, &mut node, 2, now, &mut rng);
         assert_eq!(node.mapping(), Mapping::Unknown, "two observers: {nat:?}");
@@ -283,7 +283,7 @@ fn iterative_mode_one_discovery_over_three_hops_gives_a_verdict() {
 fn behind_an_endpoint_dependent_nat_the_node_asks_for_turn_and_ranks_it_first() {
     let now = Instant::now();
     let mut peers = peers(now);
-    let mut node = node();
+    let mut node = nated_node();
     let mut rng = ChaCha8Rng::seed_from_u64(6);
     // Before any verdict: the configured filter, and the STUN-only servers
     // (priority 900) come first.
@@ -344,7 +344,7 @@ fn behind_an_endpoint_dependent_nat_the_node_asks_for_turn_and_ranks_it_first() 
 fn one_lying_observer_changes_no_verdict() {
     let now = Instant::now();
     let mut peers = peers(now);
-    let mut node = node();
+    let mut node = nated_node();
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     iterative_discovery(Nat::Independent, &mut peers, &mut node, 3, now, &mut rng);
     let before = node.nat_verdict();
@@ -360,7 +360,7 @@ fn one_lying_observer_changes_no_verdict() {
         );
     }
     // A fresh node with only the liar and one honest peer decides nothing.
-    let mut fresh = node();
+    let mut fresh = nated_node();
     fresh.observed(
         now,
         peer_ip(0),
