@@ -136,7 +136,7 @@ fn recursive_discovery(
     )
     .unwrap();
     let mut message = reload(&option);
-    for i in first..peers.len() {
+    for (i, peer) in peers.iter_mut().enumerate().skip(first) {
         // The first hop hears the node through its NAT; the others hear
         // the peer before them.
         let from = if i == first {
@@ -144,7 +144,7 @@ fn recursive_discovery(
         } else {
             TransportAddress::udp(SocketAddr::new(peer_ip(i - 1), 6084))
         };
-        let report = peers[i]
+        let report = peer
             .on_reload_request(
                 now,
                 MessageKind::Join,
