@@ -26,8 +26,10 @@
 //!
 //! # The drive loop
 //!
-//! 1. **Learn NAT status.** After a STUN Binding, call [`NatStatus::detect`]
-//!    (§3.2.1, §4.1: a joining peer MUST learn whether it is NATed).
+//! 1. **Learn NAT status** (§3.2.1, §4.1: a joining peer MUST learn whether
+//!    it is NATed): from the observed addresses peers send back (step 6,
+//!    [`SendingNode::nat_verdict`], with the NAT's mapping behaviour), or
+//!    after a STUN Binding with [`NatStatus::detect`].
 //! 2. **Keep the table in sync.** Whenever the routing, neighbor or
 //!    connection table changes, and at least once per
 //!    [`TableConfig::entry_lifetime`](peer::TableConfig::entry_lifetime), call
@@ -40,15 +42,19 @@
 //!    [`SendingNode::iterative_option`] in the peer protocol's encoding.
 //! 4. **Forwarding or answering a request** that carries the option: call
 //!    [`IntermediatePeer::on_request`] (or
-//!    [`IntermediatePeer::on_encoded_request`] on the encoded option). In
-//!    recursive mode the set was filled in place: forward. In iterative mode
-//!    put the returned answer in the response.
+//!    [`IntermediatePeer::on_encoded_request`] on the encoded option), naming
+//!    the requester by the address it came from
+//!    ([`peer::Requester::Transport`]). In recursive mode the set was filled
+//!    in place: forward. In iterative mode put the returned answer in the
+//!    response. A hop the request came to straight from the sending node
+//!    sends back the observed address ([`HopReport::observed`](peer::HopReport::observed)).
 //! 5. **Forwarding a response:** forward it unchanged (§4.2 step 1);
 //!    [`IntermediatePeer::on_response`] records that in the trace.
 //! 6. **Receiving the response** as the sending node: call
 //!    [`SendingNode::on_response`] (recursive) or [`SendingNode::on_answer`]
-//!    (iterative). The report's `shortfall` says whether to ask again on the
-//!    next request, which takes another path (§3.3.3).
+//!    (iterative), and [`SendingNode::observed`] with any observed address
+//!    the response carries. The report's `shortfall` says whether to ask
+//!    again on the next request, which takes another path (§3.3.3).
 //! 7. **Using candidates:** [`SendingNode::best`] hands out the best ones;
 //!    report how each went with [`SendingNode::feedback`].
 //!
