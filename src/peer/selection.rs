@@ -35,7 +35,7 @@ pub enum SelectionPolicy {
     /// entry is proposed once.
     Random,
     /// Weighted random by priority and spare capacity
-    /// ([`TableEntry::weight`]), so repeated requests do not all get the
+    /// ([`TableEntry::weight`](super::TableEntry::weight)), so repeated requests do not all get the
     /// same candidates. The default.
     LoadSpreading,
 }
