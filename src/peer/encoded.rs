@@ -97,8 +97,14 @@ fn append<R: Rng + ?Sized>(
     rng: &mut R,
     allowed: impl FnOnce() -> bool,
 ) -> Result<(HopReport, usize), WireError> {
-    // Check the whole option first: nothing is written unless it is sound.
-    let view = OptionView::new_checked(&buf[range.clone()], wire_config)?;
+    // Check the whole option first (nothing is written unless it is sound),
+    // taking the keys of its entries in the same pass. Most options ask for
+    // the default N, so a small array of keys does: zeroing room for 64
+    // costs more than a small fill.
+    let mut small = Keys::<SMALL>::new();
+    let view = OptionView::new_checked_each(&buf[range.clone()], wire_config, |key, _, e| {
+        small.push(key.of(&e.candidate.address));
+    })?;
     if view.mode() != RoutingMode::Recursive {
         return Err(WireError::WrongMode {
             expected: "recursive option",
@@ -111,78 +117,101 @@ fn append<R: Rng + ?Sized>(
         filter: view.filter(),
         hop: view.hop(),
     };
-    // Room for the keys of the entries present and of those this hop adds:
-    // at most N in all when the option is sound. Most options ask for the
-    // default N, so a small array does; zeroing 64 keys costs more than a
-    // small fill.
-    if usize::from(view.k()).max(req.n.len()) <= SMALL {
-        let mut keys = [KeyValue::default(); SMALL];
-        fill_into(
-            (config, table),
-            now,
-            buf,
-            range,
-            req,
-            &mut keys,
-            rng,
-            allowed,
-        )
+    let k = usize::from(view.k());
+    let peer = (config, table);
+    if k.max(req.n.len()) <= SMALL {
+        small.check()?;
+        fill_into(peer, now, buf, range, req, small, rng, allowed)
     } else {
-        let mut keys = [KeyValue::default(); MAX];
-        fill_into(
-            (config, table),
-            now,
-            buf,
-            range,
-            req,
-            &mut keys,
-            rng,
-            allowed,
-        )
+        // A large option: its keys again, with room for 64.
+        let mut large = Keys::<MAX>::new();
+        let view = OptionView::new_unchecked(&buf[range.clone()]);
+        let key = view.key();
+        for e in view.entries() {
+            large.push(key.of(&e.candidate.address));
+        }
+        large.check()?;
+        fill_into(peer, now, buf, range, req, large, rng, allowed)
     }
 }
 
 /// Keys held on the stack for an option of at most this many entries.
 const SMALL: usize = 16;
 
-/// [`append`] once the option is checked, with room in `keys` for the key
-/// of every entry present and every entry added.
+/// The keys of an option's entries, with the Bloom filter of them and the
+/// first duplicate met.
+struct Keys<const CAP: usize> {
+    keys: [KeyValue; CAP],
+    len: usize,
+    filter: KeyFilter,
+    /// The position, among the entries of known address types, of the
+    /// first whose key an earlier one has.
+    duplicate: Option<usize>,
+    seen: usize,
+}
+
+impl<const CAP: usize> Keys<CAP> {
+    fn new() -> Self {
+        Self {
+            keys: [KeyValue::default(); CAP],
+            len: 0,
+            filter: KeyFilter::new(),
+            duplicate: None,
+            seen: 0,
+        }
+    }
+
+    /// Records the next entry's key, while there is room.
+    #[inline]
+    fn push(&mut self, kv: KeyValue) {
+        let index = self.seen;
+        self.seen += 1;
+        if self.len >= CAP {
+            return;
+        }
+        if self.filter.may_contain(&kv) && self.keys[..self.len].contains(&kv) {
+            self.duplicate.get_or_insert(index);
+        }
+        self.filter.insert(&kv);
+        self.keys[self.len] = kv;
+        self.len += 1;
+    }
+
+    /// A set is unique by its key (§4.2 step 5): the first duplicate is an
+    /// error.
+    fn check(&self) -> Result<(), WireError> {
+        match self.duplicate {
+            Some(index) => Err(WireError::DuplicateKey {
+                index: index as u8,
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// [`append`] once the option is checked, with the keys of its entries and
+/// room for those added.
 #[allow(clippy::too_many_arguments)]
-fn fill_into<R: Rng + ?Sized>(
+fn fill_into<R: Rng + ?Sized, const CAP: usize>(
     (config, table): (&PeerConfig, &CandidateTable),
     now: Instant,
     buf: &mut BytesMut,
     range: Range<usize>,
     req: Request,
-    keys: &mut [KeyValue],
+    mut keys: Keys<CAP>,
     rng: &mut R,
     allowed: impl FnOnce() -> bool,
 ) -> Result<(HopReport, usize), WireError> {
     let view = OptionView::new_unchecked(&buf[range.clone()]);
     let key = view.key();
-    let mut filter = KeyFilter::new();
-    let mut known = 0usize;
-    for (index, e) in view.entries().enumerate() {
-        let kv = key.of(&e.candidate.address);
-        if filter.may_contain(&kv) && keys[..known].contains(&kv) {
-            return Err(WireError::DuplicateKey { index: index as u8 });
-        }
-        let Some(slot) = keys.get_mut(known) else {
-            // More entries than N: the set is full, nothing is added.
-            break;
-        };
-        filter.insert(&kv);
-        *slot = kv;
-        known += 1;
-    }
     let k = usize::from(view.k());
     let held = view.known();
     let old_len = buf.len();
     let mut sink = AppendSink {
         key,
-        keys,
-        filter,
-        known,
+        keys: &mut keys.keys,
+        filter: keys.filter,
+        known: keys.len,
         k,
         buf,
     };

@@ -42,7 +42,19 @@ impl<T: AsRef<[u8]>> OptionView<T> {
     /// Checks `buffer` and wraps it; every error of
     /// [`decode_option`](super::decode_option) except a duplicate key.
     pub fn new_checked(buffer: T, config: &WireConfig) -> Result<Self, WireError> {
-        check(buffer.as_ref(), config)?;
+        check(buffer.as_ref(), config, |_, _, _| {})?;
+        Ok(Self { buffer })
+    }
+
+    /// [`new_checked`](Self::new_checked), calling `each` with the option's
+    /// uniqueness key and every entry of a known address type as the check
+    /// reads it: one pass where a caller needs the entries too.
+    pub(crate) fn new_checked_each(
+        buffer: T,
+        config: &WireConfig,
+        each: impl FnMut(UniquenessKey, u8, &SetEntry),
+    ) -> Result<Self, WireError> {
+        check(buffer.as_ref(), config, each)?;
         Ok(Self { buffer })
     }
 
@@ -179,7 +191,11 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> OptionView<T> {
 }
 
 /// The checks of [`OptionView::new_checked`].
-fn check(bytes: &[u8], config: &WireConfig) -> Result<(), WireError> {
+fn check(
+    bytes: &[u8],
+    config: &WireConfig,
+    mut each: impl FnMut(UniquenessKey, u8, &SetEntry),
+) -> Result<(), WireError> {
     let mut rd = bytes;
     let len = super::option_value_len(&mut rd, config)?;
     debug_assert_eq!(len, rd.len());
@@ -192,7 +208,9 @@ fn check(bytes: &[u8], config: &WireConfig) -> Result<(), WireError> {
                 found: index,
             });
         }
-        let _ = entry::decode(&mut rd, index)?;
+        if let Some(e) = entry::decode(&mut rd, index)? {
+            each(h.key, index, &e);
+        }
     }
     value::end(&rd, "entries")?;
     if h.mode == RoutingMode::Iterative && h.k > 0 {
