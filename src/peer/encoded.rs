@@ -16,7 +16,6 @@ use crate::candidate::Candidate;
 use crate::key::{KeyFilter, KeyValue, UniquenessKey};
 use crate::n::N;
 use crate::option::{MessageKind, RoutingMode};
-use crate::set::SetEntry;
 use crate::wire::{self, Direction, OptionView, WireConfig, WireError};
 
 use super::config::PeerConfig;
@@ -181,9 +180,7 @@ impl<const CAP: usize> Keys<CAP> {
     /// error.
     fn check(&self) -> Result<(), WireError> {
         match self.duplicate {
-            Some(index) => Err(WireError::DuplicateKey {
-                index: index as u8,
-            }),
+            Some(index) => Err(WireError::DuplicateKey { index: index as u8 }),
             None => Ok(()),
         }
     }
@@ -259,12 +256,7 @@ impl Sink for AppendSink<'_> {
         self.keys[self.known] = kv;
         self.known += 1;
         self.k += 1;
-        let mut e = SetEntry {
-            candidate: *candidate,
-            hop,
-        };
-        e.candidate.priority = Some(priority);
-        wire::push_entry(self.buf, &e);
+        wire::push_table_entry(self.buf, candidate, priority, hop);
         true
     }
 }

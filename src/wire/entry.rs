@@ -43,21 +43,27 @@ fn address_len(a: &TransportAddress) -> usize {
 /// [`encoded_len`].
 #[inline]
 pub(crate) fn encode<B: BufMut>(e: &SetEntry, b: &mut B) {
+    encode_parts(&e.candidate, e.candidate.priority, e.hop, b);
+}
+
+/// [`encode`] of `c` with `priority` in place of its own, at `hop`: what an
+/// intermediate peer appends from its table, with no entry built first.
+#[inline]
+pub(crate) fn encode_parts<B: BufMut>(c: &Candidate, priority: Option<u16>, hop: u8, b: &mut B) {
     let mut out = Writer {
         bytes: [0; entry::MAX_LEN],
         len: 0,
     };
-    write(e, &mut out);
+    write(c, priority, hop, &mut out);
     b.put_slice(out.as_slice());
 }
 
-/// Lays `e` out in `out`, length byte first.
+/// Lays the entry out in `out`, length byte first.
 #[inline]
-fn write(e: &SetEntry, out: &mut Writer) {
-    let c = &e.candidate;
+fn write(c: &Candidate, priority: Option<u16>, hop: u8, out: &mut Writer) {
     let hints = c.hints != PerformanceHints::default();
     let mut flags = 0;
-    if c.priority.is_some() {
+    if priority.is_some() {
         flags |= entry::FLAG_PRIORITY;
     }
     if hints {
@@ -70,16 +76,16 @@ fn write(e: &SetEntry, out: &mut Writer) {
         Role::Peer => entry::PEER,
         Role::Client => entry::CLIENT,
     };
-    // At most 5 + 2 + 7 + 33 + 20 = 67 bytes: fits the length byte.
+    // The length byte is written last, once the body is laid out.
     out.put([
-        body_len(e) as u8,
+        0,
         flags,
         c.services.bits(),
         transport_code(c.address.transport()),
         role,
-        e.hop,
+        hop,
     ]);
-    if let Some(p) = c.priority {
+    if let Some(p) = priority {
         out.put(p.to_be_bytes());
     }
     if hints {
@@ -102,6 +108,8 @@ fn write(e: &SetEntry, out: &mut Writer) {
         }
     }
     out.put(c.address.port().to_be_bytes());
+    // At most 5 + 2 + 7 + 33 + 20 = 67 bytes after it: fits the byte.
+    out.bytes[0] = (out.len - 1) as u8;
 }
 
 /// An entry being laid out on the stack.

@@ -62,11 +62,12 @@ pub(crate) use reload::{check_room, grow_lengths, has_option};
 pub use reload::{find_observed_option, find_option};
 pub use view::OptionView;
 
+use crate::candidate::Candidate;
 use crate::filter::Filter;
 use crate::known::KnownKeys;
 use crate::n::N;
 use crate::option::{PiggybackOption, RoutingMode};
-use crate::set::{CandidateSet, SetEntry};
+use crate::set::CandidateSet;
 use field::{ext, fwd};
 use value::Header;
 
@@ -354,11 +355,10 @@ fn decode_answer_value<B: Buf>(
     })
 }
 
-/// Appends one encoded entry to an encoded option's bytes, for the
-/// intermediate peer's in-place append, in one write; grows `buf` if it
-/// has no room.
-pub(crate) fn push_entry(buf: &mut BytesMut, e: &SetEntry) {
-    entry::encode(e, buf);
+/// Appends the table's `candidate` as an entry with `priority` at `hop`
+/// (what an intermediate peer adds in place).
+pub(crate) fn push_table_entry(buf: &mut BytesMut, candidate: &Candidate, priority: u16, hop: u8) {
+    entry::encode_parts(candidate, Some(priority), hop, buf);
 }
 
 fn room<B: BufMut>(buf: &B, needed: usize) -> Result<(), WireError> {
