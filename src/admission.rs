@@ -49,6 +49,9 @@ pub(crate) enum Verdict {
 #[derive(Debug, Clone)]
 pub(crate) struct Admission {
     filter: Filter,
+    /// Whether the filter can refuse anything: not for candidates from a
+    /// table (every entry offers a service) under [`Filter::ANY`].
+    filtering: bool,
     policy: Option<AddressPolicy>,
     cap: u8,
     hop: Option<u8>,
@@ -67,6 +70,7 @@ impl Admission {
     ) -> Self {
         Self {
             filter,
+            filtering: policy.is_some() || filter != Filter::ANY,
             policy,
             cap: share.cap(n),
             hop: None,
@@ -95,7 +99,7 @@ impl Admission {
         hop: u8,
         insert: impl FnOnce(bool) -> Inserted,
     ) -> Verdict {
-        if !self.filter.accepts(candidate) {
+        if self.filtering && !self.filter.accepts(candidate) {
             return Verdict::Filtered;
         }
         if let Some(policy) = &self.policy {
