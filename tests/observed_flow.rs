@@ -383,3 +383,78 @@ fn a_node_with_a_public_address_reads_as_public() {
     assert_eq!(verdict.mapping, Mapping::EndpointIndependent);
     assert_eq!(verdict.nat, Some(stun_turn_discovery::NatStatus::Public));
 }
+
+#[test]
+fn peers_that_do_not_know_the_observed_address_skip_it() {
+    // A first hop adds the observed-address option behind the piggyback
+    // option. A later hop that knows nothing of it finds, decodes and
+    // appends to the piggyback option exactly as in a message without it,
+    // and the option left is byte for byte the one it would have been.
+    let now = Instant::now();
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    let node = nated_node();
+    let mut option = Vec::new();
+    wire::encode_option(
+        &node.recursive_option(),
+        Direction::Request,
+        &CFG,
+        &mut option,
+    )
+    .unwrap();
+    let mut with = reload(&option);
+    let mut first = peers(now).remove(0);
+    let seen = Nat::Independent.mapped_for(0);
+    let _ = first
+        .on_reload_request(
+            now,
+            MessageKind::Join,
+            Some(Requester::Transport(seen)),
+            &mut with,
+            &CFG,
+            &mut rng,
+        )
+        .unwrap();
+    assert_eq!(options_of(&with, CFG.observed_option_type), 1);
+    // The same first hop's work without the observed address.
+    let mut without = reload(&option);
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    let _ = peers(now)
+        .remove(0)
+        .on_reload_request(now, MessageKind::Join, None, &mut without, &CFG, &mut rng)
+        .unwrap();
+    assert_eq!(wire::find_observed_option(&without, &CFG), Ok(None));
+    let piggyback = |m: &[u8]| {
+        let r = wire::find_option(m, &CFG).unwrap().unwrap();
+        m[r].to_vec()
+    };
+    assert_eq!(piggyback(&with), piggyback(&without));
+    // The second hop (it passes no requester) treats both alike.
+    for message in [&mut with, &mut without] {
+        let mut second = peers(now).remove(1);
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let report = second
+            .on_reload_request(now, MessageKind::Join, None, message, &CFG, &mut rng)
+            .unwrap()
+            .unwrap();
+        assert_eq!((report.hop, report.observed), (2, None));
+    }
+    assert_eq!(piggyback(&with), piggyback(&without));
+    assert_eq!(wire::find_observed_option(&with, &CFG), Ok(Some(seen)));
+    // An iterative answer decodes the same with or without the extension
+    // beside it: the extensions are separate structures.
+    let mut peer = peers(now).remove(2);
+    let mut request = node.iterative_option(1);
+    let Outcome::Answer(answer, report) = peer.on_request(
+        now,
+        MessageKind::Get,
+        Some(Requester::Transport(seen)),
+        &mut request,
+        &mut rng,
+    ) else {
+        panic!("iterative");
+    };
+    let mut bytes = Vec::new();
+    wire::encode_answer(&answer, report.answer_info(), &CFG, &mut bytes).unwrap();
+    let alone = wire::decode_answer(&mut &bytes[..], &CFG).unwrap();
+    assert_eq!(alone.1, answer);
+}
