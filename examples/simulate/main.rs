@@ -321,6 +321,8 @@ mod tests {
         };
         let one = csv_with(1);
         assert_eq!(one.lines().count(), 7);
+        let cells = |l: &str| l.split(',').count();
+        assert!(one.lines().all(|l| cells(l) == cells(output::CSV_HEADER)));
         assert_eq!(one, csv_with(3));
         assert_eq!(one, csv_with(2));
     }
@@ -356,6 +358,8 @@ mod tests {
         let one = csv_with(1);
         assert_eq!(one.lines().count(), 13);
         assert!(one.lines().skip(1).all(|l| !l.contains("piggyback")));
+        let cells = |l: &str| l.split(',').count();
+        assert!(one.lines().all(|l| cells(l) == cells(output::CSV_HEADER)));
         assert_eq!(one, csv_with(3));
         assert_eq!(one, csv_with(2));
     }

@@ -123,7 +123,7 @@ pub(crate) fn csv_row(sc: &Scenario, m: &Measured, no_timing: bool) -> String {
 }
 
 /// The NAT columns, `nat_dependent` to `stun_messages_saved_mean`.
-const NAT_COLUMNS: usize = 21;
+const NAT_COLUMNS: usize = 19;
 
 /// The whole CSV: header and one row per scenario, in scenario order.
 pub(crate) fn csv(rows: &[(&Scenario, &Measured)], no_timing: bool) -> String {
