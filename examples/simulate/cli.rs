@@ -139,6 +139,26 @@ pub(crate) struct Cli {
     #[arg(long, default_value_t = 32, value_parser = parse_fill_cap)]
     pub(crate) fill_cap: u32,
 
+    /// Share of the sending nodes' NATs that map endpoint-dependently (a
+    /// public port per destination, RFC 4787 §4.1; "symmetric"), in
+    /// [0, 1]; the others map endpoint-independently (one port for every
+    /// destination). Which nodes, from the seed. Every hop that receives a
+    /// request straight from the node (iterative: every hop; recursive:
+    /// the first) reports the address it saw, and the node classifies its
+    /// mapping from them (the nat_* columns).
+    #[arg(long, default_value_t = 0.2, value_parser = parse_willing)]
+    pub(crate) nat_dependent: f64,
+
+    /// Most routine requests a node attaches its option to while its NAT
+    /// mapping is still unknown, its fill requests included (in iterative
+    /// mode every hop of them is asked). 0 (the default): the option only
+    /// while the node is short of N, as the drive loop has it, so the
+    /// verdict comes for free; above 0 nodes send more option-carrying
+    /// requests (and receive more candidates), which changes every column
+    /// but the scenario's.
+    #[arg(long, default_value_t = 0, value_parser = parse_fill_cap_or_zero)]
+    pub(crate) nat_discoveries: u32,
+
     /// Write 0 in the timing columns (seconds, peak_rss_mb), so CSVs of
     /// two runs compare byte for byte.
     #[arg(long)]
@@ -175,6 +195,26 @@ CSV columns (one row per scenario; shares are fractions):
   tries_mean               baselines: Finds (turn-density), Fetches (redir), GETs (single-key) of a
                            node's first discovery
   turn_density             the turn-density used (turn-density rows only)
+  nat_dependent, nat_discoveries   the scenario's --nat-dependent and --nat-discoveries
+  nat_ip_known_1.._3       share of sending nodes whose mapped IP address is known (nat_verdict)
+                           after their 1st, 2nd, 3rd discovery (request carrying the option; a node
+                           that stopped earlier counts as it stayed)
+  nat_mapping_known_1.._6  share whose mapping (endpoint-independent or dependent) is known after
+                           their 1st .. 6th discovery
+  nat_mapping_known_final  the same after each node's last discovery
+  nat_discoveries_mean     discoveries a node made; nat_discoveries_to_mapping_mean: the discovery
+                           after which the mapping was first known, over the nodes that learned it
+  nat_first_observers_mean distinct observers after a node's first discovery
+  nat_wrong_share          nodes whose verdict said something false at some point (adversaries all
+                           report one made-up address, colluding)
+  observed_bytes_mean      bytes the observed addresses add per discovery, each message once
+                           (recursive: option in request and response; iterative: one extension per
+                           hop asked); observed_link_bytes_mean: counted on every link crossed
+  stun_messages_saved_mean RFC 5780 section 4.3 messages per node that its final verdict stands in
+                           for: 2 per Binding request/response pair, 2 pairs (tests I, II) for a
+                           known endpoint-independent mapping, 3 (I, II, III) for a dependent one,
+                           1 (I) for the mapped IP address alone
+  The nat_* and observed_* columns are empty in a baseline's rows.
   A baseline's discoveries: hops_mean is the mean route length of the requests of a node's first
   discovery, candidates_* and filled/empty_share are of that discovery,
   messages_to_fill_mean the requests of the discoveries it makes until it holds N (at most
@@ -371,6 +411,8 @@ impl Cli {
                                         turn_density: (mechanism == Mechanism::TurnDensity)
                                             .then_some(self.turn_density)
                                             .flatten(),
+                                        nat_dependent: self.nat_dependent,
+                                        nat_discoveries: self.nat_discoveries,
                                     });
                                 }
                             }
@@ -420,6 +462,10 @@ fn parse_threads(s: &str) -> Result<usize, String> {
 
 fn parse_fill_cap(s: &str) -> Result<u32, String> {
     parse_count(s, 1, 1_000_000).map(|v| v as u32)
+}
+
+fn parse_fill_cap_or_zero(s: &str) -> Result<u32, String> {
+    parse_count(s, 0, 1_000_000).map(|v| v as u32)
 }
 
 fn parse_density(s: &str) -> Result<u32, String> {

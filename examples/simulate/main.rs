@@ -8,6 +8,8 @@
 //!
 //! - `cli`: the command line and the list of scenarios it asks for;
 //! - `overlay/`: the overlays (routing state by kind, routes to a key);
+//! - `nat`: the sending nodes' NATs (endpoint-independent or
+//!   dependent mapping), what the hops observe, and the nodes' verdicts;
 //! - `network`: who is willing, dead or adversarial, server addresses, and
 //!   the peers' candidate tables built lazily from their routing state
 //!   (§3.3.1);
@@ -26,6 +28,7 @@ mod baselines;
 mod cli;
 mod memory;
 mod metrics;
+mod nat;
 mod network;
 mod output;
 mod overlay;
@@ -206,9 +209,11 @@ fn run_scenarios(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::overlay::{PeerId, StateKind};
     use crate::scenario::{Mode, Policy};
     use crate::test_ring::Ring;
-    use stun_turn_discovery::{PerHopShare, N};
+    use stun_turn_discovery::wire::{observed_extension_len, observed_option_len};
+    use stun_turn_discovery::{PerHopShare, TransportAddress, N};
 
     fn scenario(nodes: usize, requests: u64, willing: f64) -> Scenario {
         Scenario {
@@ -225,6 +230,8 @@ mod tests {
             adversaries: 0.0,
             fill_cap: 32,
             turn_density: None,
+            nat_dependent: 0.2,
+            nat_discoveries: 0,
         }
     }
 
@@ -300,6 +307,7 @@ mod tests {
                     mode,
                     churn: 0.1,
                     adversaries: 0.05,
+                    nat_discoveries: 3,
                     ..scenario(3000, 150, f)
                 });
             }
@@ -313,6 +321,8 @@ mod tests {
         };
         let one = csv_with(1);
         assert_eq!(one.lines().count(), 7);
+        let cells = |l: &str| l.split(',').count();
+        assert!(one.lines().all(|l| cells(l) == cells(output::CSV_HEADER)));
         assert_eq!(one, csv_with(3));
         assert_eq!(one, csv_with(2));
     }
@@ -348,6 +358,8 @@ mod tests {
         let one = csv_with(1);
         assert_eq!(one.lines().count(), 13);
         assert!(one.lines().skip(1).all(|l| !l.contains("piggyback")));
+        let cells = |l: &str| l.split(',').count();
+        assert!(one.lines().all(|l| cells(l) == cells(output::CSV_HEADER)));
         assert_eq!(one, csv_with(3));
         assert_eq!(one, csv_with(2));
     }
@@ -416,6 +428,163 @@ mod tests {
                 with.bogus_share,
                 without.bogus_share
             );
+        }
+    }
+
+    /// The ring, but every route from a peer starts at its successor: the
+    /// first hop of a node's requests is always the same peer.
+    struct ViaSuccessor(Ring);
+
+    impl Overlay for ViaSuccessor {
+        fn name(&self) -> &'static str {
+            "ring-via-successor"
+        }
+
+        fn len(&self) -> usize {
+            self.0.len()
+        }
+
+        fn id(&self, peer: PeerId) -> u64 {
+            self.0.id(peer)
+        }
+
+        fn routing_state(&self, peer: PeerId, out: &mut Vec<(PeerId, StateKind)>) {
+            self.0.routing_state(peer, out);
+        }
+
+        fn route(&self, from: PeerId, key: u64, out: &mut Vec<PeerId>) {
+            let next = ((from as usize + 1) % self.0.len()) as PeerId;
+            let mut rest = Vec::new();
+            self.0.route(next, key, &mut rest);
+            out.clear();
+            out.push(next);
+            out.extend(rest.into_iter().filter(|&p| p != next && p != from));
+        }
+
+        fn root(&self, key: u64) -> PeerId {
+            self.0.root(key)
+        }
+    }
+
+    fn seeking(mode: Mode, dependent: f64) -> Scenario {
+        Scenario {
+            mode,
+            nat_dependent: dependent,
+            nat_discoveries: 8,
+            ..scenario(4096, 400, 0.1)
+        }
+    }
+
+    /// Without adversaries every hop reports what the node's NAT showed it,
+    /// so no verdict is ever wrong, under either mapping. Iterative mode
+    /// asks every hop of a request directly (while the mapping is unknown,
+    /// or the node short of N), and a path of three or more decides the
+    /// mapping in the first discovery. Recursive mode has one observer per discovery (the first
+    /// hop): the mapped IP address after two discoveries with different
+    /// first hops, the mapping after three.
+    #[test]
+    fn nat_verdict_is_never_wrong_and_iterative_knows_after_one_discovery() {
+        let ring = Ring::new(4096, 5);
+        for dependent in [0.0, 0.5, 1.0] {
+            let m = run_one(&ring, &seeking(Mode::Iterative, dependent));
+            let it = &m.nat;
+            eprintln!("iterative, {dependent}: {it:?}");
+            assert_eq!(it.wrong_share, 0.0);
+            // Every hop until the mapping is known (or the node is short).
+            assert!(it.first_observers_mean >= 3.0, "{it:?}");
+            assert!(it.first_observers_mean <= m.hops_mean, "{m:?}");
+            assert!(m.hops_mean > 3.0 && it.mapping_known[0] > 0.9, "{it:?}");
+            assert_eq!(it.mapping_known_final, 1.0, "{it:?}");
+            let rec = run_one(&ring, &seeking(Mode::Recursive, dependent)).nat;
+            eprintln!("recursive, {dependent}: {rec:?}");
+            assert_eq!(rec.wrong_share, 0.0);
+            assert_eq!(rec.first_observers_mean, 1.0);
+            assert_eq!((rec.ip_known[0], rec.mapping_known[1]), (0.0, 0.0));
+            // The farthest finger is the first hop for about half the keys,
+            // so first hops repeat and many nodes need more than three.
+            assert!(rec.ip_known[1] > 0.5, "{rec:?}");
+            assert!(rec.mapping_known[2] > 0.2, "{rec:?}");
+            assert!(rec.mapping_known_final > 0.8, "{rec:?}");
+            assert!(rec.discoveries_to_mapping_mean >= 3.0, "{rec:?}");
+            // Each message carries one observed address: the option in the
+            // request and the response in recursive mode (none when the
+            // node is the key's root itself), the extension of each hop
+            // asked in iterative mode.
+            let v4 = TransportAddress::udp("12.0.0.1:1024".parse().unwrap());
+            let option = 2.0 * observed_option_len(&v4) as f64;
+            assert!(
+                rec.bytes_mean <= option && rec.bytes_mean > 0.97 * option,
+                "{rec:?}"
+            );
+            let extension = observed_extension_len(&v4) as f64;
+            assert!(
+                it.bytes_mean >= 3.0 * extension * it.mapping_known[0],
+                "{it:?}"
+            );
+        }
+    }
+
+    /// A node whose requests all leave through the same first hop has one
+    /// observer in recursive mode, however many discoveries it makes: it
+    /// never learns its mapped IP address, let alone its mapping. Iterative
+    /// mode over the same routes still knows the mapping after one.
+    #[test]
+    fn recursive_never_knows_when_the_first_hop_is_always_the_same() {
+        let via = ViaSuccessor(Ring::new(4096, 5));
+        let rec = run_one(&via, &seeking(Mode::Recursive, 0.5)).nat;
+        assert_eq!(rec.ip_known_final, 0.0, "{rec:?}");
+        assert_eq!(rec.mapping_known_final, 0.0, "{rec:?}");
+        assert!(rec.discoveries_mean >= 8.0, "{rec:?}");
+        assert_eq!(rec.stun_messages_saved_mean, 0.0);
+        let it = run_one(&via, &seeking(Mode::Iterative, 0.5)).nat;
+        assert!(it.mapping_known[0] > 0.9, "{it:?}");
+        assert_eq!(it.wrong_share, 0.0);
+    }
+
+    /// With --nat-discoveries 0 the option goes only where the drive loop
+    /// sends it, so the NAT model changes nothing but the NAT columns:
+    /// whatever share of the NATs is dependent, every other metric is the
+    /// same.
+    #[test]
+    fn observed_addresses_alone_change_no_other_metric() {
+        let ring = Ring::new(3000, 10);
+        for mode in [Mode::Recursive, Mode::Iterative] {
+            let other = |dependent| {
+                let mut m = run_one(
+                    &ring,
+                    &Scenario {
+                        mode,
+                        nat_dependent: dependent,
+                        adversaries: 0.05,
+                        churn: 0.1,
+                        ..scenario(3000, 300, 0.1)
+                    },
+                );
+                m.nat = Default::default();
+                (m.seconds, m.peak_rss_mb) = (0.0, 0.0);
+                m
+            };
+            assert_eq!(other(0.0), other(1.0));
+        }
+    }
+
+    /// Colluding adversaries (all reporting one made-up address) on a path
+    /// can outnumber the honest observers of a node and make its verdict
+    /// wrong: the simulator counts it, and it stays rare at 10 %.
+    #[test]
+    fn colluding_observers_can_make_a_verdict_wrong() {
+        let ring = Ring::new(4096, 5);
+        for mode in [Mode::Recursive, Mode::Iterative] {
+            let m = run_one(
+                &ring,
+                &Scenario {
+                    adversaries: 0.1,
+                    ..seeking(mode, 0.5)
+                },
+            )
+            .nat;
+            eprintln!("{mode:?}: {m:?}");
+            assert!(m.wrong_share < 0.1, "{mode:?}: {m:?}");
         }
     }
 }

@@ -20,12 +20,18 @@ candidates_p5,filled_share,empty_share,messages_to_fill_mean,extra_messages_mean
 hottest_load_ratio,handout_max_ratio,handout_gini,alive_share,bogus_share,\
 alive_share_after_feedback,routing_entries_mean,candidate_table_mean,fill_cap,\
 fill_capped_share,load_mean,handout_mean,built_peers,peer_heap_bytes,peer_allocations,\
-extra_hop_messages_mean,setup_messages,load_max,tries_mean,turn_density,seconds,peak_rss_mb";
+extra_hop_messages_mean,setup_messages,load_max,tries_mean,turn_density,nat_dependent,\
+nat_discoveries,nat_ip_known_1,nat_ip_known_2,nat_ip_known_3,nat_mapping_known_1,\
+nat_mapping_known_2,nat_mapping_known_3,nat_mapping_known_4,nat_mapping_known_5,\
+nat_mapping_known_6,nat_mapping_known_final,nat_discoveries_mean,\
+nat_discoveries_to_mapping_mean,nat_first_observers_mean,nat_wrong_share,observed_bytes_mean,\
+observed_link_bytes_mean,stun_messages_saved_mean,seconds,peak_rss_mb";
 
 /// One CSV row (no newline). Shares are fractions (`per_hop_share` 1 is
 /// no share, the draft to the letter). A baseline's row leaves the columns
 /// of piggybacking's candidate tables empty; piggybacking's leaves
-/// `tries_mean` empty; only turn-density rows fill `turn_density`.
+/// `tries_mean` empty; only turn-density rows fill `turn_density`; the NAT
+/// columns are piggybacking's.
 pub(crate) fn csv_row(sc: &Scenario, m: &Measured, no_timing: bool) -> String {
     let (seconds, rss) = if no_timing {
         (0.0, 0.0)
@@ -46,9 +52,30 @@ pub(crate) fn csv_row(sc: &Scenario, m: &Measured, no_timing: bool) -> String {
     } else {
         String::new()
     };
+    let nat = if tables {
+        let v = &m.nat;
+        let mut cells = vec![sc.nat_dependent.to_string(), sc.nat_discoveries.to_string()];
+        cells.extend(v.ip_known[..3].iter().map(|x| format!("{x:.4}")));
+        cells.extend(v.mapping_known.iter().map(|x| format!("{x:.4}")));
+        for x in [
+            v.mapping_known_final,
+            v.discoveries_mean,
+            v.discoveries_to_mapping_mean,
+            v.first_observers_mean,
+            v.wrong_share,
+            v.bytes_mean,
+            v.link_bytes_mean,
+            v.stun_messages_saved_mean,
+        ] {
+            cells.push(format!("{x:.4}"));
+        }
+        cells.join(",")
+    } else {
+        ",".repeat(NAT_COLUMNS - 1)
+    };
     format!(
         "{},{},{},{},{},{},{},{},{},{},{},{},{:.4},{},{:.4},{},{:.4},{:.4},{:.4},{:.4},\
-{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{},{},{},{:.4},{:.4},{:.4},{},{},{},{:.4},{},{},{},{},{:.3},{:.1}",
+{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{},{},{},{:.4},{:.4},{:.4},{},{},{},{:.4},{},{},{},{},{},{:.3},{:.1}",
         sc.overlay,
         sc.mechanism.name(),
         sc.mode.name(),
@@ -89,10 +116,14 @@ pub(crate) fn csv_row(sc: &Scenario, m: &Measured, no_timing: bool) -> String {
         m.load_max,
         cell(!tables, m.tries_mean, 4),
         density,
+        nat,
         seconds,
         rss,
     )
 }
+
+/// The NAT columns, `nat_dependent` to `stun_messages_saved_mean`.
+const NAT_COLUMNS: usize = 19;
 
 /// The whole CSV: header and one row per scenario, in scenario order.
 pub(crate) fn csv(rows: &[(&Scenario, &Measured)], no_timing: bool) -> String {
@@ -308,7 +339,49 @@ gini {:.2}, alive {} → {} after feedback, bogus {}, {:.2} s",
             m.seconds,
         );
     }
+    nat_lines(out, group);
     out.push('\n');
+}
+
+/// The NAT verdicts of a group's scenarios: one line each, after the
+/// assumption behind the RFC 5780 count.
+fn nat_lines(out: &mut String, group: &[(&Scenario, &Measured)]) {
+    let sc = group[0].0;
+    let option = if sc.nat_discoveries == 0 {
+        "the option only while short of N".to_owned()
+    } else {
+        format!(
+            "the option kept while the mapping is unknown, up to {} requests",
+            sc.nat_discoveries
+        )
+    };
+    let _ = writeln!(
+        out,
+        "  NAT mapping from observed addresses ({} of the nodes' NATs endpoint-dependent; {option}): \
+share of nodes whose mapped IP / mapping is known after their 1st, 2nd, 3rd .. discovery; RFC 5780 \
+§4.3 assumed: tests I and II (2 Binding request/response pairs) for an endpoint-independent \
+mapping, I to III (3) for a dependent one, I (1) for the mapped IP alone, to a server with two \
+addresses",
+        pct(sc.nat_dependent)
+    );
+    for (s, m) in group {
+        let v = &m.nat;
+        let shares = |xs: &[f64]| xs.iter().map(|&x| pct1(x)).collect::<Vec<_>>().join(" ");
+        let _ = writeln!(
+            out,
+            "  f = {:>5}: mapped IP {}; mapping {} (last: {}); wrong {}; {:.1} observers after the \
+1st; {:.1} B per discovery ({:.1} B over the links); {:.2} RFC 5780 messages saved per node",
+            pct(s.willing),
+            shares(&v.ip_known[..3]),
+            shares(&v.mapping_known),
+            pct1(v.mapping_known_final),
+            pct1(v.wrong_share),
+            v.first_observers_mean,
+            v.bytes_mean,
+            v.link_bytes_mean,
+            v.stun_messages_saved_mean,
+        );
+    }
 }
 
 /// The §3.3.3 table: the draft's figures next to the measured ones.

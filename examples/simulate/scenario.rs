@@ -21,13 +21,19 @@ use std::time::{Duration, Instant};
 
 use rand_chacha::ChaCha8Rng;
 use stun_turn_discovery::node::CachedCandidate;
+use stun_turn_discovery::peer::Requester;
 use stun_turn_discovery::rand::{Rng, SeedableRng};
+use stun_turn_discovery::wire::{observed_extension_len, observed_option_len};
 use stun_turn_discovery::{
-    Feedback, MessageKind, NodeConfig, Outcome, PeerConfig, PerHopShare, SelectionPolicy,
-    SendingNode, N,
+    Feedback, Mapping, MessageKind, NodeConfig, Outcome, PeerConfig, PerHopShare, SelectionPolicy,
+    SendingNode, TransportAddress, N,
 };
 
 use crate::metrics::{ratio, spread, Histogram};
+use crate::nat::{
+    local_address, peer_address, peer_transport, Nat, NatMeasured, NatTally, NodeVerdicts, LIE,
+    OVERLAY_PORT,
+};
 use crate::network::{is_bogus, mix, server_peer, IdMap, Network, Roles};
 use crate::overlay::{Overlay, PeerId};
 
@@ -156,6 +162,13 @@ pub(crate) struct Scenario {
     /// `--turn-density`: Resource-IDs per provider of the TURN Server
     /// Usage; `None` is about 1/f (see [`Scenario::turn_density`]).
     pub(crate) turn_density: Option<u32>,
+    /// Share of the sending nodes' NATs that map endpoint-dependently (a
+    /// port per destination); the others map endpoint-independently.
+    pub(crate) nat_dependent: f64,
+    /// Most requests a node attaches its option to while its mapping is
+    /// still unknown (its fill requests included; iterative: every hop of
+    /// them is asked). 0: the option only while the node is short of N.
+    pub(crate) nat_discoveries: u32,
 }
 
 impl Scenario {
@@ -251,6 +264,9 @@ pub(crate) struct Measured {
     pub(crate) seconds: f64,
     /// The process's peak RSS after the scenario, in MiB.
     pub(crate) peak_rss_mb: f64,
+    /// The nodes' NAT verdicts from observed addresses, and their cost
+    /// (piggybacking only).
+    pub(crate) nat: NatMeasured,
 }
 
 /// A number in `0..n` (`n > 0`), by multiply-shift.
@@ -325,31 +341,55 @@ pub(crate) fn run(
     let (mut handed_after, mut alive_after) = (0u64, 0u64);
     let mut reported = 0;
 
+    let mut nat_tally = NatTally::default();
+
     for r in 0..sc.requests {
-        let sender = pick_sender(&mut rng, &roles, nodes);
+        let who = pick_sender(&mut rng, &roles, nodes);
         let mut node = SendingNode::new(node_config);
+        node.set_local_addresses([local_address(who)], OVERLAY_PORT);
+        let mut sender = Sender {
+            node,
+            nat: Nat::of(seed, sc.nat_dependent, who),
+            seeking: false,
+            bytes: 0,
+            link_bytes: 0,
+        };
+        let mut verdicts = NodeVerdicts::default();
         let mut messages = 0;
+        let mut filled_after = None;
         loop {
-            overlay.route(sender, rng.next_u64(), &mut path);
+            overlay.route(who, rng.next_u64(), &mut path);
             messages += 1;
+            sender.seeking = messages <= sc.nat_discoveries;
             let got = match sc.mode {
                 Mode::Recursive => {
-                    recursive(&mut net, &mut node, &path, &mut visited, now, &mut rng)?
+                    recursive(&mut net, &mut sender, &path, &mut visited, now, &mut rng)?
                 }
-                Mode::Iterative => iterative(&mut net, &mut node, &path, now, &mut rng)?,
+                Mode::Iterative => iterative(&mut net, &mut sender, &path, now, &mut rng)?,
             };
+            verdicts.after_discovery(&sender.node.nat_verdict(), &sender.nat);
+            let short = sender.node.shortfall(now) > 0;
             if messages == 1 {
                 hops.add(path.len());
                 received.add(got);
                 met.add(met_on_path(&mut net, &path, &mut met_scratch));
-                filled += u64::from(node.shortfall(now) == 0);
+                filled += u64::from(!short);
             }
-            if node.shortfall(now) == 0 || messages >= sc.fill_cap {
+            if !short && filled_after.is_none() {
+                filled_after = Some(messages);
+            }
+            let seeking = sender.node.nat_verdict().mapping == Mapping::Unknown
+                && messages < sc.nat_discoveries;
+            if (!short && !seeking) || messages >= sc.fill_cap {
                 break;
             }
         }
-        to_fill.add(messages as usize);
-        capped += u64::from(node.shortfall(now) > 0);
+        nat_tally.bytes += sender.bytes;
+        nat_tally.link_bytes += sender.link_bytes;
+        nat_tally.add(&verdicts);
+        to_fill.add(filled_after.unwrap_or(messages) as usize);
+        capped += u64::from(filled_after.is_none());
+        let node = &mut sender.node;
 
         // What the node would use, one round of feedback on it, and what it
         // would use then (§4.1 step 2: "save ... for later use").
@@ -363,7 +403,7 @@ pub(crate) fn run(
                 *handouts.entry(p).or_insert(0) += 1;
             }
         }
-        feedback_round(&mut node, &best, &roles, now);
+        feedback_round(node, &best, &roles, now);
         let after = node.best(now, n);
         handed_after += after.len() as u64;
         alive_after += after
@@ -420,48 +460,105 @@ pub(crate) fn run(
         peer_allocations: ratio(built.allocations, built.peers),
         seconds: start.elapsed().as_secs_f64(),
         peak_rss_mb: crate::memory::peak_rss_mb(),
+        nat: nat_tally.measured(),
     })
+}
+
+/// A sending node with its NAT, as the hops see it.
+struct Sender {
+    node: SendingNode,
+    nat: Nat,
+    /// Whether the current request carries the option to every hop while
+    /// the mapping is unknown (iterative mode), not only while short of N.
+    seeking: bool,
+    /// Bytes the observed addresses added to its messages so far, each
+    /// message counted once, and counted on every link it crossed.
+    bytes: u64,
+    link_bytes: u64,
+}
+
+impl Sender {
+    /// What hop `p` reports it saw a request straight from this node come
+    /// from: the NAT's mapping towards it, or an adversary's lie. The node
+    /// records it, attributed to the address it sent the request to.
+    fn observed_by(&mut self, net: &Network<'_>, p: PeerId, seen: TransportAddress, now: Instant) {
+        let reported = if net.roles().is_adversary(p) {
+            LIE
+        } else {
+            seen.socket_addr()
+        };
+        let _ = self.node.observed(now, peer_address(p), reported);
+    }
 }
 
 /// One recursive-mode request (§3.3.2): the option travels along the live
 /// peers of `path`, each filling the set in place (§4.2), and comes back in
 /// the response, which every peer but the destination forwards (§4.2 step
-/// 1). Returns K, the candidates the response carried.
+/// 1). The first live peer receives the request from the node's NAT and
+/// reports the address it came from (an option copied into the response);
+/// each later one receives it from the peer before. Returns K, the
+/// candidates the response carried.
 fn recursive(
     net: &mut Network<'_>,
-    node: &mut SendingNode,
+    sender: &mut Sender,
     path: &[PeerId],
     visited: &mut Vec<PeerId>,
     now: Instant,
     rng: &mut ChaCha8Rng,
 ) -> Result<usize, String> {
-    let mut option = node.recursive_option();
+    let mut option = sender.node.recursive_option();
+    let mut observed = None;
     visited.clear();
     for &p in path {
         // A dead peer processes nothing: the overlay routes around it.
         if net.roles().is_dead(p) {
             continue;
         }
-        let _ = net.peer(p).on_request(now, KIND, None, &mut option, rng);
+        let from = match visited.last() {
+            None => sender.nat.map(peer_address(p)),
+            Some(&before) => peer_transport(before),
+        };
+        let outcome = net.peer(p).on_request(
+            now,
+            KIND,
+            Some(Requester::Transport(from)),
+            &mut option,
+            rng,
+        );
+        if let Some(seen) = outcome.report().observed {
+            observed = Some((p, seen));
+        }
         visited.push(p);
     }
     // The destination generates the response; the others forward it.
     for &p in visited.iter().rev().skip(1) {
         net.peer(p).on_response(KIND);
     }
+    if let Some((p, seen)) = observed {
+        // In the request from the first hop on, and copied into the
+        // response all the way back.
+        let len = observed_option_len(&seen) as u64;
+        sender.bytes += 2 * len;
+        sender.link_bytes += len * (2 * visited.len() as u64 - 1);
+        sender.observed_by(net, p, seen, now);
+    }
     let k = option.set().len();
-    let _saved = node
+    let _saved = sender
+        .node
         .on_response(now, KIND, &option)
         .map_err(|e| format!("sending node refused a recursive response: {e}"))?;
     Ok(k)
 }
 
 /// One iterative-mode request (§3.3.2): the node asks each live peer of
-/// `path` in turn, with the option while its `shortfall` is above zero,
-/// and saves each answer. Returns the candidates the answers carried.
+/// `path` in turn, with the option while its `shortfall` is above zero
+/// (or, when the sender is seeking, while its mapping is unknown), saves
+/// each answer and records the address each peer saw the request come
+/// from. Returns the candidates the answers to the peers asked while short
+/// carried.
 fn iterative(
     net: &mut Network<'_>,
-    node: &mut SendingNode,
+    sender: &mut Sender,
     path: &[PeerId],
     now: Instant,
     rng: &mut ChaCha8Rng,
@@ -473,16 +570,34 @@ fn iterative(
             continue;
         }
         hop = hop.saturating_add(1);
-        if node.shortfall(now) == 0 {
+        let short = sender.node.shortfall(now) > 0;
+        let seeking = sender.seeking && sender.node.nat_verdict().mapping == Mapping::Unknown;
+        if !short && !seeking {
             continue;
         }
-        let mut option = node.iterative_option(hop);
-        let outcome = net.peer(p).on_request(now, KIND, None, &mut option, rng);
-        let Outcome::Answer(answer, _) = outcome else {
+        let mut option = sender.node.iterative_option(hop);
+        let from = sender.nat.map(peer_address(p));
+        let outcome = net.peer(p).on_request(
+            now,
+            KIND,
+            Some(Requester::Transport(from)),
+            &mut option,
+            rng,
+        );
+        let Outcome::Answer(answer, report) = outcome else {
             return Err("an iterative request was not answered with a set".into());
         };
-        got += answer.len();
-        let _saved = node
+        if short {
+            got += answer.len();
+        }
+        if let Some(seen) = report.observed {
+            let len = observed_extension_len(&seen) as u64;
+            sender.bytes += len;
+            sender.link_bytes += len;
+            sender.observed_by(net, p, seen, now);
+        }
+        let _saved = sender
+            .node
             .on_answer(now, KIND, hop, &answer)
             .map_err(|e| format!("sending node refused an iterative answer: {e}"))?;
     }

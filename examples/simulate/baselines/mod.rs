@@ -350,6 +350,8 @@ pub(crate) mod tests {
             adversaries: 0.0,
             fill_cap: 32,
             turn_density: None,
+            nat_dependent: 0.2,
+            nat_discoveries: 0,
         }
     }
 
