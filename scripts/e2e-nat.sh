@@ -134,7 +134,7 @@ pids_matching() {
   local d cmd
   for d in /proc/[0-9]*; do
     [[ ${d#/proc/} != "$$" ]] || continue
-    cmd="$(tr '\0' ' ' <"$d/cmdline" 2>/dev/null)" || continue
+    cmd="$(tr '\0' ' ' 2>/dev/null <"$d/cmdline")" || continue  # 2> before <: a gone process is no error
     [[ $cmd =~ $1 ]] && printf '%s\n' "${d#/proc/}"
   done
   return 0
