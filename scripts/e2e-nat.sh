@@ -1,11 +1,28 @@
 #!/usr/bin/env bash
-# End to end on a real network (issue 10): a NATed node discovers real coturn
-# servers through the UDP overlay of examples/udp_overlay and uses them.
+# End to end on a real network: a NATed node discovers real coturn servers
+# through the UDP overlay of examples/udp_overlay and uses them, and learns
+# its NAT's mapping behaviour from the addresses the peers saw it at.
 #
-#   bash scripts/e2e-nat.sh                  # as root: network namespaces + NAT
+#   bash scripts/e2e-nat.sh                  # as root: network namespaces + NAT,
+#                                            # both router variants (--nat=both)
+#   bash scripts/e2e-nat.sh --nat=dependent  # one variant: independent|dependent|both
 #   bash scripts/e2e-nat.sh --loopback       # everything on 127.0.0.1, no NAT
 #   bash scripts/e2e-nat.sh --topology-only  # the network and coturn alone,
 #                                            # checked with turnutils_*
+#
+# Router variants (--nat), run one after the other on the same overlay, the
+# router's nft table swapped in between:
+#
+#   independent  `masquerade`: Linux keeps the node's source port, so every
+#                peer sees 172.31.0.1:<node port>: endpoint-independent
+#                mapping (RFC 4787 §4.1); STUN is enough.
+#   dependent    `masquerade fully-random`: a random port per connection,
+#                so per destination: endpoint-dependent ("symmetric")
+#                mapping; a STUN reflexive address is good towards its STUN
+#                server only, and the node needs a TURN relay.
+#
+# Each variant's node binds another port (independent 6084, dependent 6085)
+# so that no conntrack entry of an earlier run decides its mapping.
 #
 # Network (netns variant, every address is a host this script creates):
 #
@@ -14,13 +31,15 @@
 #                   ones (p1 p3 p5 p7) run a coturn on their address, port 3478
 #   ns e2enat-atk   attacker 172.31.0.100
 #   ns e2enat-rtr   router: eth0 172.31.0.1 (public), eth1 10.77.0.1 (private),
-#                   nft table `ip e2enat`: masquerade 10.77.0.0/24 out of eth0
+#                   nft table `ip e2enat`: masquerade [fully-random]
+#                   10.77.0.0/24 out of eth0
 #   ns e2enat-node  the NATed node 10.77.0.2, default route via 10.77.0.1
 #
 # Run: coturns first (each checked with turnutils_stunclient from the node's
 # namespace: it must see the router's address), peers in a bootstrap chain
-# (p0 <- p1 <- ...), then the node via p0. At the node's `waiting` the first
-# running coturn it printed as `discovered` is stopped; at `attack-window`
+# (p0 <- p1 <- ...), then per variant the node via p0. At the node's
+# `waiting` the first running coturn it printed as `discovered` is stopped
+# (and started again before the next variant); at `attack-window`
 # `udp_overlay attack --target p0` runs from e2enat-atk between two VmRSS
 # readings of every peer.
 #
@@ -30,11 +49,16 @@
 # coturn's relay range; iterative_discovered >= 1; dead_dropped = true;
 # garbage_survived = true; the node exits 0; every `discovered` address is
 # one of the coturns; every peer survives the attack and exits 0 on SIGTERM
-# printing `peer <id> stopped`; nothing is left behind.
+# printing `peer <id> stopped`; nothing is left behind. Per variant:
+# independent: mapping = independent, observers >= 3, relied_on = stun;
+# dependent: mapping = dependent, observers >= 3, turn_relay set,
+# relied_on = turn; loopback (every peer at 127.0.0.1, one observer
+# address): mapping is not dependent (it comes out unknown).
 #
-# Stdout: the attack's VmRSS table, then the node's `e2e:` line, last.
-# Stderr: progress, the node's stdout as `node| ...`, and one line per
-# failed assertion. Exit status 0 iff every assertion held.
+# Stdout: per variant the attack's VmRSS table, then the nodes' `e2e:`
+# lines, one per variant in the order run, last. Stderr: progress, the
+# node's stdout as `node[VARIANT]| ...`, and one line per failed assertion.
+# Exit status 0 iff every assertion held.
 #
 # Needs: cargo, iproute2, nftables, coturn (turnserver, turnutils_*).
 # Environment: E2E_GAP (node's --rounds-gap, s), E2E_FLOOD (requests in the
@@ -63,25 +87,32 @@ NODE_IP=10.77.0.2
 ATTACKER_IP=172.31.0.100
 
 MODE=netns
-case "${1:-}" in
-  "") ;;
-  --loopback) MODE=loopback ;;
-  --topology-only) MODE=topology ;;
-  -h | --help)
-    sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
-    exit 0
-    ;;
-  *)
-    echo "usage: $0 [--loopback | --topology-only]" >&2
-    exit 2
-    ;;
-esac
+NAT=both
+usage() { echo "usage: $0 [--loopback | --topology-only] [--nat=independent|dependent|both]" >&2; }
+for arg in "$@"; do
+  case "$arg" in
+    --loopback) MODE=loopback ;;
+    --topology-only) MODE=topology ;;
+    --nat=independent | --nat=dependent | --nat=both) NAT="${arg#--nat=}" ;;
+    -h | --help)
+      sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+      exit 0
+      ;;
+    *)
+      usage
+      exit 2
+      ;;
+  esac
+done
 
 log() { printf 'e2e-nat: %s\n' "$*" >&2; }
 FAILS=()
+VARIANT="" # the router variant being run, named in failures
 fail() {
-  FAILS+=("$*")
-  printf 'e2e-nat: FAIL: %s\n' "$*" >&2
+  local msg="$*"
+  [[ -z $VARIANT ]] || msg="[$VARIANT] $msg"
+  FAILS+=("$msg")
+  printf 'e2e-nat: FAIL: %s\n' "$msg" >&2
 }
 
 # One run at a time: namespace names and the leftover sweep are global.
@@ -103,7 +134,7 @@ pids_matching() {
   local d cmd
   for d in /proc/[0-9]*; do
     [[ ${d#/proc/} != "$$" ]] || continue
-    cmd="$(tr '\0' ' ' <"$d/cmdline" 2>/dev/null)" || continue
+    cmd="$(tr '\0' ' ' 2>/dev/null <"$d/cmdline")" || continue  # 2> before <: a gone process is no error
     [[ $cmd =~ $1 ]] && printf '%s\n' "${d#/proc/}"
   done
   return 0
@@ -182,16 +213,25 @@ done
 if [[ $MODE == loopback ]]; then
   NODE_NS=""
   ATK_NS=""
-  NODE_BIND="127.0.0.1:36184"
   EXPECT_REFLEXIVE_IP=127.0.0.1
   EXPECT_NATED=false
+  VARIANTS=(loopback)
 else
   NODE_NS="$PREFIX-node"
   ATK_NS="$PREFIX-atk"
-  NODE_BIND="$NODE_IP:6084"
   EXPECT_REFLEXIVE_IP="$ROUTER_PUB"
   EXPECT_NATED=true
+  if [[ $NAT == both ]]; then VARIANTS=(independent dependent); else VARIANTS=("$NAT"); fi
 fi
+
+# node_bind VARIANT: the node's address in that variant.
+node_bind() {
+  case "$1" in
+    loopback) echo "127.0.0.1:36184" ;;
+    independent) echo "$NODE_IP:6084" ;;
+    dependent) echo "$NODE_IP:6085" ;;
+  esac
+}
 
 # ------------------------------------------------------------ processes
 RUN=""
@@ -362,12 +402,29 @@ build_network() {
   ip -n "$NODE_NS" link set lo up
   ip -n "$NODE_NS" route add default via "$ROUTER_PRIV"
   ip netns exec "$rtr" sysctl -qw net.ipv4.ip_forward=1
-  # Peers have no route to 10.77.0.0/24: they only ever see the router.
-  ip netns exec "$rtr" nft -f - <<EOF
+  set_nat "${VARIANTS[0]}"
+  log "network: bridge 172.31.0.0/24 in $pub; peers ${PEER_ADDR[0]%:*}..${PEER_ADDR[NPEERS - 1]%:*};" \
+    "router $ROUTER_PUB / $ROUTER_PRIV; node $NODE_IP; attacker $ATTACKER_IP"
+}
+
+# set_nat VARIANT: the router's nft table for that variant, replacing the one
+# in place in a single transaction (declaring the table first lets `delete`
+# succeed when there is none yet). `masquerade` keeps the source port when it
+# is free: endpoint-independent mapping; `fully-random` picks a random source
+# port per connection, that is per destination: endpoint-dependent. Peers
+# have no route to 10.77.0.0/24: they only ever see the router.
+NAT_SET=""
+set_nat() {
+  local how
+  [[ $1 != "$NAT_SET" ]] || return 0
+  how="$(nat_rule "$1")"
+  ip netns exec "$PREFIX-rtr" nft -f - <<EOF
+table ip $PREFIX
+delete table ip $PREFIX
 table ip $PREFIX {
   chain postrouting {
     type nat hook postrouting priority srcnat; policy accept;
-    oifname "eth0" ip saddr 10.77.0.0/24 masquerade
+    oifname "eth0" ip saddr 10.77.0.0/24 $how
   }
   chain forward {
     type filter hook forward priority filter; policy drop;
@@ -376,25 +433,46 @@ table ip $PREFIX {
   }
 }
 EOF
-  log "network: bridge 172.31.0.0/24 in $pub; peers ${PEER_ADDR[0]%:*}..${PEER_ADDR[NPEERS - 1]%:*};" \
-    "router $ROUTER_PUB / $ROUTER_PRIV (nft masquerade); node $NODE_IP; attacker $ATTACKER_IP"
+  NAT_SET="$1"
+  log "router: nft $how (mapping expected: $1)"
 }
 
+nat_rule() { if [[ $1 == dependent ]]; then echo "masquerade fully-random"; else echo masquerade; fi; }
+
 start_turnservers() {
-  local i ip port extra=()
+  local i
+  for i in "${WILLING[@]}"; do start_turnserver "$i"; done
+}
+
+# start_turnserver I: peer I's coturn, its pid in TURN_PID[I].
+start_turnserver() {
+  local i="$1" ip port extra=()
   [[ $MODE == loopback ]] && extra=(--allow-loopback-peers)
+  ip="${STUN_ADDR[i]%:*}"
+  port="${STUN_ADDR[i]##*:}"
+  run_bg "${PEER_NS[i]}" "$RUN/turn$i.out" "$RUN/turn$i.err" \
+    turnserver -c "$RUN/turnserver.conf" \
+    --lt-cred-mech --user "$TURN_USER:$TURN_PASS" --realm "$REALM" \
+    --no-tls --no-dtls --no-cli \
+    --listening-ip "$ip" --listening-port "$port" --relay-ip "$ip" \
+    --min-port "${RELAY_MIN[i]}" --max-port "${RELAY_MAX[i]}" \
+    --pidfile "$RUN/turn$i.pid" --log-file "$RUN/turn$i.log" --simple-log \
+    --no-stdout-log --db "$RUN/turn$i.db" "${extra[@]}"
+  TURN_PID[i]="$LAST_PID"
+}
+
+# restart_stopped_turnservers: the coturns an earlier variant stopped, started
+# again and checked, so that every variant starts with all of them up.
+restart_stopped_turnservers() {
+  local i refl
   for i in "${WILLING[@]}"; do
-    ip="${STUN_ADDR[i]%:*}"
-    port="${STUN_ADDR[i]##*:}"
-    run_bg "${PEER_NS[i]}" "$RUN/turn$i.out" "$RUN/turn$i.err" \
-      turnserver -c "$RUN/turnserver.conf" \
-      --lt-cred-mech --user "$TURN_USER:$TURN_PASS" --realm "$REALM" \
-      --no-tls --no-dtls --no-cli \
-      --listening-ip "$ip" --listening-port "$port" --relay-ip "$ip" \
-      --min-port "${RELAY_MIN[i]}" --max-port "${RELAY_MAX[i]}" \
-      --pidfile "$RUN/turn$i.pid" --log-file "$RUN/turn$i.log" --simple-log \
-      --no-stdout-log --db "$RUN/turn$i.db" "${extra[@]}"
-    TURN_PID[i]="$LAST_PID"
+    alive "${TURN_PID[i]}" && continue
+    start_turnserver "$i"
+    if refl="$(stun_probe "$i")"; then
+      log "coturn ${STUN_ADDR[i]} started again (pid ${TURN_PID[i]}): reflexive $refl"
+    else
+      fail "coturn ${STUN_ADDR[i]} does not answer after its restart (log: $RUN/turn$i.log)"
+    fi
   done
 }
 
@@ -516,17 +594,17 @@ on_attack_window() {
   local i target="${PEER_ADDR[ATTACK_TARGET]}" before=() after=() rc=0 pid
   for ((i = 0; i < NPEERS; i++)); do before[i]="$(vmrss "${PEER_PID[i]}")"; done
   log "attack-window: udp_overlay attack --target $target --flood $FLOOD (from ${ATK_NS:-127.0.0.1})"
-  run_bg "$ATK_NS" "$RUN/attack.out" "$RUN/attack.err" timeout 60 "$BIN" attack --target "$target" --flood "$FLOOD"
+  run_bg "$ATK_NS" "$RUN/attack-$VARIANT.out" "$RUN/attack-$VARIANT.err" timeout 60 "$BIN" attack --target "$target" --flood "$FLOOD"
   pid="$LAST_PID"
   wait "$pid" || rc=$?
   forget_pid "$pid"
-  sed 's/^/attack| /' "$RUN/attack.out" >&2
-  ((rc == 0)) || fail "attack exited with $rc (stderr tail: $(tail -n 3 "$RUN/attack.err" | tr '\n' ' '))"
-  [[ -s $RUN/attack.out ]] || fail "attack printed nothing on stdout (contract: one line per kind)"
+  sed 's/^/attack| /' "$RUN/attack-$VARIANT.out" >&2
+  ((rc == 0)) || fail "attack exited with $rc (stderr tail: $(tail -n 3 "$RUN/attack-$VARIANT.err" | tr '\n' ' '))"
+  [[ -s $RUN/attack-$VARIANT.out ]] || fail "attack printed nothing on stdout (contract: one line per kind)"
   sleep 1 # let the target drain its socket
   for ((i = 0; i < NPEERS; i++)); do after[i]="$(vmrss "${PEER_PID[i]}")"; done
   for ((i = 0; i < NPEERS; i++)); do
-    printf 'vmrss p%-2s %-21s before=%6s kB after=%6s kB%s\n' "$i" "${PEER_ADDR[i]}" \
+    printf 'vmrss nat=%-11s p%-2s %-21s before=%6s kB after=%6s kB%s\n' "$VARIANT" "$i" "${PEER_ADDR[i]}" \
       "${before[i]}" "${after[i]}" "$([[ $i == "$ATTACK_TARGET" ]] && echo "  <- attacked")"
     alive "${PEER_PID[i]}" || fail "peer p$i (${PEER_ADDR[i]}) died during the attack"
   done
@@ -538,7 +616,7 @@ on_attack_window() {
 
 on_node_line() {
   local line="$1"
-  printf 'node| %s\n' "$line" >&2
+  printf 'node[%s]| %s\n' "$VARIANT" "$line" >&2
   case "$line" in
     "discovered "*)
       local a="${line#discovered }" i
@@ -556,7 +634,7 @@ on_node_line() {
 
 follow_node() {
   local fd line buf="" deadline=$((SECONDS + TIMEOUT)) dead=""
-  exec {fd}<"$RUN/node.out"
+  exec {fd}<"$RUN/node-$VARIANT.out"
   while :; do
     if IFS= read -r line <&"$fd"; then
       on_node_line "$buf$line"
@@ -581,9 +659,9 @@ follow_node() {
 
 # ------------------------------------------------------------- assertions
 check_summary() {
-  local re='^e2e: discovered=([0-9]+) stun_ok=([0-9]+) reflexive=([^ ]+) nated=(true|false) turn_relay=([^ ]+) iterative_discovered=([0-9]+) dead_dropped=(true|false) garbage_survived=(true|false)$'
+  local re='^e2e: discovered=([0-9]+) stun_ok=([0-9]+) reflexive=([^ ]+) nated=(true|false) mapping=(independent|dependent|unknown) observers=([0-9]+) turn_relay=([^ ]+) relied_on=(stun|turn|none) iterative_discovered=([0-9]+) dead_dropped=(true|false) garbage_survived=(true|false)$'
   if [[ -z $E2E_LINE ]]; then
-    fail "the node printed no 'e2e:' line (stderr tail: $(tail -n 5 "$RUN/node.log" | tr '\n' ' '))"
+    fail "the node printed no 'e2e:' line (stderr tail: $(tail -n 5 "$RUN/node-$VARIANT.log" | tr '\n' ' '))"
     return
   fi
   if ! [[ $E2E_LINE =~ $re ]]; then
@@ -591,8 +669,10 @@ check_summary() {
     return
   fi
   local discovered="${BASH_REMATCH[1]}" stun_ok="${BASH_REMATCH[2]}" reflexive="${BASH_REMATCH[3]}"
-  local nated="${BASH_REMATCH[4]}" relay="${BASH_REMATCH[5]}" iterative="${BASH_REMATCH[6]}"
-  local dead_dropped="${BASH_REMATCH[7]}" garbage="${BASH_REMATCH[8]}"
+  local nated="${BASH_REMATCH[4]}" mapping="${BASH_REMATCH[5]}" observers="${BASH_REMATCH[6]}"
+  local relay="${BASH_REMATCH[7]}" relied_on="${BASH_REMATCH[8]}" iterative="${BASH_REMATCH[9]}"
+  local dead_dropped="${BASH_REMATCH[10]}" garbage="${BASH_REMATCH[11]}"
+  check_mapping "$mapping" "$observers" "$relay" "$relied_on"
   # No server was stopped before the STUN phase: every discovered one was live.
   local dead_at_stun=0
   ((discovered >= 1)) || fail "discovered=$discovered: the node found no candidate"
@@ -616,6 +696,40 @@ check_summary() {
   ((iterative >= 1)) || fail "iterative_discovered=$iterative: the iterative GET found nothing"
   [[ $dead_dropped == true ]] || fail "dead_dropped=$dead_dropped: the stopped server ($STOPPED_ADDR) was not dropped"
   [[ $garbage == true ]] || fail "garbage_survived=$garbage: no discovery after the attack"
+}
+
+# check_mapping MAPPING OBSERVERS RELAY RELIED_ON: what the variant's router
+# must show. The mapping needs three observers at distinct addresses; every
+# loopback peer is at 127.0.0.1, one observer address, so there it comes
+# out unknown, and must above all not be called dependent.
+check_mapping() {
+  local mapping="$1" observers="$2" relay="$3" relied_on="$4" expect
+  case "$VARIANT" in
+    independent | dependent)
+      expect="$VARIANT"
+      [[ $mapping == "$expect" ]] ||
+        fail "mapping=$mapping behind nft $(nat_rule "$VARIANT"), expected mapping=$expect"
+      ((observers >= 3)) || fail "observers=$observers: a mapping verdict needs at least 3"
+      ;;
+    loopback)
+      [[ $mapping != dependent ]] || fail "mapping=dependent on loopback, where there is no NAT"
+      ;;
+  esac
+  case "$VARIANT" in
+    independent)
+      [[ $relied_on == stun ]] ||
+        fail "relied_on=$relied_on under an endpoint-independent mapping: STUN is enough, expected relied_on=stun"
+      ;;
+    dependent)
+      [[ $relay != none ]] ||
+        fail "turn_relay=none under an endpoint-dependent mapping: the node must allocate a TURN relay"
+      [[ $relied_on == turn ]] ||
+        fail "relied_on=$relied_on under an endpoint-dependent mapping: STUN is not enough, expected relied_on=turn"
+      ;;
+    loopback)
+      [[ $relied_on != none ]] || fail "relied_on=none: neither STUN nor TURN worked"
+      ;;
+  esac
 }
 
 stop_peers() {
@@ -648,23 +762,44 @@ fi
 ((${#FAILS[@]} == 0)) || exit 1
 
 start_peers || exit 1
-log "node: $NODE_BIND via ${PEER_ADDR[0]}, --rounds-gap $GAP"
-: >"$RUN/node.out" # follow_node opens it at once
-run_bg "$NODE_NS" "$RUN/node.out" "$RUN/node.log" "$BIN" node --bind "$NODE_BIND" \
-  --bootstrap "${PEER_ADDR[0]}" --turn-user "$TURN_USER:$TURN_PASS" --realm "$REALM" \
-  --rounds-gap "$GAP"
-NODE_PID="$LAST_PID"
-follow_node
-stop_pid "$NODE_PID" 5
-NODE_RC="$STOP_RC"
-grep -E '^.*phase: ' "$RUN/node.log" | sed 's/^/node-log| /' >&2 || true
 
-[[ -n $STOPPED_ADDR ]] || fail "no coturn was stopped (the node never printed 'waiting')"
-[[ -n $ATTACKED ]] || fail "no attack was run (the node never printed 'attack-window')"
-check_summary
-((NODE_RC == 0)) || fail "the node exited with $NODE_RC"
+E2E_LINES=()
+# run_variant VARIANT: the router set for it (netns), the node run through
+# the overlay, followed and checked.
+run_variant() {
+  VARIANT="$1"
+  DISCOVERED=()
+  STOPPED_ADDR=""
+  E2E_LINE=""
+  ATTACKED=""
+  local bind
+  bind="$(node_bind "$VARIANT")"
+  if [[ $MODE != loopback ]]; then
+    set_nat "$VARIANT"
+    restart_stopped_turnservers
+  fi
+  log "[$VARIANT] node: $bind via ${PEER_ADDR[0]}, --rounds-gap $GAP"
+  : >"$RUN/node-$VARIANT.out" # follow_node opens it at once
+  run_bg "$NODE_NS" "$RUN/node-$VARIANT.out" "$RUN/node-$VARIANT.log" "$BIN" node --bind "$bind" \
+    --bootstrap "${PEER_ADDR[0]}" --turn-user "$TURN_USER:$TURN_PASS" --realm "$REALM" \
+    --rounds-gap "$GAP"
+  NODE_PID="$LAST_PID"
+  follow_node
+  stop_pid "$NODE_PID" 5
+  NODE_RC="$STOP_RC"
+  grep -E '^.*phase: ' "$RUN/node-$VARIANT.log" | sed "s/^/node-log[$VARIANT]| /" >&2 || true
+
+  [[ -n $STOPPED_ADDR ]] || fail "no coturn was stopped (the node never printed 'waiting')"
+  [[ -n $ATTACKED ]] || fail "no attack was run (the node never printed 'attack-window')"
+  check_summary
+  ((NODE_RC == 0)) || fail "the node exited with $NODE_RC"
+  [[ -z $E2E_LINE ]] || E2E_LINES+=("$E2E_LINE")
+  VARIANT=""
+}
+
+for variant in "${VARIANTS[@]}"; do run_variant "$variant"; done
 stop_peers
 teardown
 
-[[ -z $E2E_LINE ]] || printf '%s\n' "$E2E_LINE"
+((${#E2E_LINES[@]} == 0)) || printf '%s\n' "${E2E_LINES[@]}"
 ((${#FAILS[@]} == 0)) || exit 1

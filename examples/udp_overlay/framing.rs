@@ -1,13 +1,14 @@
 //! The example's own datagram framing: a small header, the route a request
-//! took, and three opaque slots that carry the crate's encodings as they
-//! are (the piggyback option as a RELOAD ForwardingOption, iterative
-//! answers and willingness adverts as RELOAD MessageExtensions), then a
+//! took, and opaque slots that carry the crate's encodings as they are
+//! (the piggyback option and the observed-address option as RELOAD
+//! ForwardingOptions; iterative answers, observed addresses of iterative
+//! responses and willingness adverts as RELOAD MessageExtensions), then a
 //! body of the overlay's own.
 //!
 //! ```text
 //! offset  bytes  field
 //!  0      2      magic "SD"
-//!  2      1      version (1)
+//!  2      1      version (2)
 //!  3      1      code: 1 JOIN, 2 UPDATE (maintenance), 3 GET, 4 PUT,
 //!                5 FIND (finger lookup, maintenance); bit 7 set: response
 //!  4      1      flags: 0x01 iterative (a hop that is not responsible
@@ -22,9 +23,14 @@
 //!                in a request the hops so far, in a response the way back
 //!  …      2      option length L (0: none), then L bytes: the crate's
 //!                ForwardingOption (`wire::encode_option`)
+//!  …      2      observed length O (0: none), then O bytes: the crate's
+//!                observed-address ForwardingOption
+//!                (`wire::encode_observed_option`), put in by the first
+//!                hop of a recursive request, copied back by the responder
 //!  …      1      extension count E (at most MAX_EXTENSIONS), then E times
 //!                a u16 length and the crate's MessageExtension
-//!                (`wire::encode_answer` / `wire::encode_advert`)
+//!                (`wire::encode_answer` / `wire::encode_observed_extension`
+//!                / `wire::encode_advert`)
 //!  …      2      body length B, then B bytes (`Body`)
 //! ```
 //!
@@ -41,8 +47,8 @@ use thiserror::Error;
 /// frame is never taken for a STUN message (top bits 00) on a socket that
 /// carries both.
 pub(crate) const MAGIC: [u8; 2] = *b"SD";
-/// The framing version this example speaks.
-pub(crate) const VERSION: u8 = 1;
+/// The framing version this example speaks (2: with the observed slot).
+pub(crate) const VERSION: u8 = 2;
 /// Bytes before the route.
 pub(crate) const HEADER_LEN: usize = 31;
 /// Longest route a frame may carry (the TTL ends routes earlier).
@@ -171,6 +177,8 @@ pub(crate) struct Frame {
     pub(crate) route: Vec<SocketAddr>,
     /// The crate's ForwardingOption, as received (appended in place).
     pub(crate) option: Option<BytesMut>,
+    /// The crate's observed-address ForwardingOption (recursive mode).
+    pub(crate) observed: Option<Vec<u8>>,
     /// The crate's MessageExtensions: iterative answers and adverts.
     pub(crate) extensions: Vec<Vec<u8>>,
     /// `Body`, encoded.
@@ -191,8 +199,8 @@ impl Frame {
     }
 
     /// The response to this request: same code, transaction and key,
-    /// flags cleared, the route to go back along, no option (the
-    /// responder copies it if asked to).
+    /// flags cleared, the route to go back along, no options (the
+    /// responder copies them if asked to).
     pub(crate) fn response(&self, origin: u64, body: &Body) -> Self {
         Self {
             code: self.code,
@@ -204,6 +212,7 @@ impl Frame {
             origin,
             route: self.route.clone(),
             option: None,
+            observed: None,
             extensions: Vec::new(),
             body: body.encode(),
         }
@@ -231,6 +240,7 @@ impl Frame {
             put_addr(&mut b, addr);
         }
         put_field(&mut b, self.option.as_deref().unwrap_or(&[]), "option")?;
+        put_field(&mut b, self.observed.as_deref().unwrap_or(&[]), "observed")?;
         b.push(self.extensions.len() as u8);
         for e in &self.extensions {
             put_field(&mut b, e, "extension")?;
@@ -277,6 +287,8 @@ impl Frame {
         }
         let option = r.field("option")?;
         let option = (!option.is_empty()).then(|| BytesMut::from(option));
+        let observed = r.field("observed")?;
+        let observed = (!observed.is_empty()).then(|| observed.to_vec());
         let count = usize::from(r.u8("extension count")?);
         if count > MAX_EXTENSIONS {
             return Err(FrameError::TooManyExtensions(count));
@@ -297,6 +309,7 @@ impl Frame {
             origin,
             route,
             option,
+            observed,
             extensions,
             body,
         })
@@ -489,7 +502,7 @@ mod tests {
     use rand_chacha::ChaCha8Rng;
     use stun_turn_discovery::rand::{RngExt, SeedableRng};
     use stun_turn_discovery::wire::{self, Direction};
-    use stun_turn_discovery::{Filter, PiggybackOption, UniquenessKey, N};
+    use stun_turn_discovery::{Filter, PiggybackOption, TransportAddress, UniquenessKey, N};
 
     fn peer(id: u64, addr: &str) -> PeerRef {
         PeerRef {
@@ -509,6 +522,15 @@ mod tests {
             &mut bytes,
         )
         .unwrap();
+        let seen = TransportAddress::udp("192.0.2.1:6084".parse().unwrap());
+        let mut observed = Vec::new();
+        wire::encode_observed_option(
+            &seen,
+            Direction::Request,
+            &crate::config::WIRE,
+            &mut observed,
+        )
+        .unwrap();
         Frame {
             code: Code::Put,
             response: false,
@@ -522,6 +544,7 @@ mod tests {
                 "[2001:db8::1]:6084".parse().unwrap(),
             ],
             option: Some(bytes),
+            observed: Some(observed),
             extensions: vec![vec![0, 1, 0, 0, 0, 0, 1, 0x11], vec![9; 40]],
             body: Body::Value(b"hello".to_vec()).encode(),
         }
@@ -623,8 +646,15 @@ mod tests {
         let mut f = full_frame();
         f.body = vec![0; 70_000];
         assert_eq!(f.encode(), Err(FrameError::FieldTooLong("body")));
-        // The extension count byte, after header, two routes and the option.
-        let ext_at = HEADER_LEN + 8 + 20 + 2 + f.option.as_ref().unwrap().len();
+        // The extension count byte, after header, two routes, the option
+        // and the observed option.
+        let ext_at = HEADER_LEN
+            + 8
+            + 20
+            + 2
+            + f.option.as_ref().unwrap().len()
+            + 2
+            + f.observed.as_ref().unwrap().len();
         assert_eq!(with(ext_at, 200), Err(FrameError::TooManyExtensions(200)));
         assert_eq!(Body::decode(&[9]), Err(FrameError::UnknownBody(9)));
         assert_eq!(Body::decode(&[1, 17]), Err(FrameError::TooManyPeers(17)));

@@ -11,6 +11,8 @@
 //!   policy, uniqueness key, per-source limit, ids, message kinds);
 //! - `framing`: the example's datagram framing around the crate's
 //!   encodings, with its unit tests;
+//! - `observed`: where the observed address goes in that framing (a peer
+//!   sends it back, the node reads it);
 //! - `ring`: the ring as one peer sees it (routing state, next hop);
 //! - `peer`: a ring peer: routing, maintenance with willingness adverts,
 //!   and the crate at every hop;
@@ -24,7 +26,9 @@
 //! Two coturn servers on 127.0.0.1 (see ../shared/NOTES.md for the
 //! flags), five peers of which two are willing (each pointing at its own
 //! coturn), the node on 127.0.0.1 (so `nated=false` and the reflexive
-//! address is the node's own `127.0.0.1:5000`), the first coturn stopped
+//! address is the node's own `127.0.0.1:5000`; every peer is at one IP
+//! address, one observer, so the mapping stays `unknown` and the node
+//! relies on its TURN relay), the first coturn stopped
 //! at `waiting`, the attack on peer 4001 at `attack-window`, then a clean
 //! stop. Stop each process by the pid you started, never by name.
 //!
@@ -80,7 +84,7 @@
 //! k-mismatch: sent 1 GET whose option says K = 3 but holds no entry; answered without an option
 //! flood: sent 10000 valid GET requests with the recursive option from one socket (port 54397) in 432.62ms; 10000 answered, 185 of them with candidates (each peer on the path adds candidates for one source 50 times at once, then 20 a second)
 //! VmRSS:        3468 kB
-//! e2e: discovered=2 stun_ok=2 reflexive=127.0.0.1:5000 nated=false turn_relay=127.0.0.1:42075 iterative_discovered=2 dead_dropped=true garbage_survived=true
+//! e2e: discovered=2 stun_ok=2 reflexive=127.0.0.1:5000 nated=false mapping=unknown observers=0 turn_relay=127.0.0.1:42075 relied_on=turn iterative_discovered=2 dead_dropped=true garbage_survived=true
 //! ready 127.0.0.1:4001
 //! peer 4254805881810021208 stopped
 //! ready 127.0.0.1:4002
@@ -102,6 +106,7 @@ mod cli;
 mod config;
 mod framing;
 mod node;
+mod observed;
 mod peer;
 mod ring;
 mod signals;

@@ -15,6 +15,10 @@
 //!   (`on_request`, `wire::encode_answer`) in the redirect or the answer;
 //!   the responder copies a RESPONSE_COPY option back with its flags
 //!   cleared; every hop a response passes calls `on_response`.
+//! - A hop that received such a request straight from its sender (every
+//!   hop in iterative mode, the first in recursive mode) sends back the
+//!   address the datagram came from, as the crate's report says
+//!   (`HopReport::observed`; see `observed` for where it goes).
 //! - Whatever is malformed (a frame, an option, an advert, a body) is
 //!   dropped with a typed error logged at `warn`; the peer keeps serving.
 
@@ -38,6 +42,7 @@ use tracing::{debug, info, warn};
 
 use crate::config::{self, node_id, TICK, WIRE};
 use crate::framing::{flags, Body, Code, Frame, PeerRef, MAX_ROUTE};
+use crate::observed;
 use crate::ring::{Next, Ring};
 
 /// Largest value a PUT may store, and most values a peer keeps.
@@ -250,14 +255,21 @@ impl Peer {
         }
         f.route.push(from);
         // The source as the first hop saw it: the sending node itself, for
-        // the per-requester limit.
-        let requester = Requester::Address(f.route[0].ip());
+        // the per-requester limit and, when this peer is that first hop
+        // (the datagram came straight from the sender), the observed
+        // address. Whatever observed slot the sender put in itself is no
+        // observation: the first hop clears it.
+        let requester = Requester::Transport(TransportAddress::udp(f.route[0]));
+        let direct = f.route.len() == 1;
+        if direct {
+            f.observed = None;
+        }
         let next = if f.code == Code::Update || f.flags & flags::FINAL != 0 {
             Next::Me
         } else {
             self.ring.next_hop(f.key)
         };
-        let answer = self.piggyback(now, requester, &mut f);
+        let answer = self.piggyback(now, requester, direct, &mut f);
         match next {
             Next::Forward { to, last } if f.flags & flags::ITERATIVE != 0 => {
                 self.respond(&f, &Body::Redirect { next: to, last }, answer);
@@ -279,35 +291,51 @@ impl Peer {
     }
 
     /// The crate's part of a request at this hop (§4.2): append in place to
-    /// a recursive option, or answer an iterative one. Returns the encoded
-    /// iterative answer, if any.
-    fn piggyback(&mut self, now: Instant, from: Requester, f: &mut Frame) -> Option<Vec<u8>> {
+    /// a recursive option, or answer an iterative one. `direct`: the
+    /// request came straight from its sender. Returns the extensions of an
+    /// immediate (iterative) response: the encoded answer and the observed
+    /// address; in recursive mode the observed address goes into the
+    /// request's observed slot instead, for the responder to copy back.
+    fn piggyback(
+        &mut self,
+        now: Instant,
+        from: Requester,
+        direct: bool,
+        f: &mut Frame,
+    ) -> Vec<Vec<u8>> {
         let kind = config::kind_of(f.code);
-        let option = f.option.as_mut()?;
+        let Some(option) = f.option.as_mut() else {
+            return Vec::new();
+        };
         let view = OptionView::new_checked(&option[..], &WIRE);
         if view.is_ok_and(|v| v.mode() == RoutingMode::Iterative) {
             let mut decoded = match wire::decode_option(&mut &option[..], &WIRE) {
                 Ok(o) => o,
                 Err(e) => {
                     warn!(%from, error = %e, error_kind = ?e, "malformed iterative option");
-                    return None;
+                    return Vec::new();
                 }
             };
             let outcome =
                 self.engine
                     .on_request(now, kind, Some(from), &mut decoded, &mut self.rng);
             debug!(report = %outcome.report(), %from, "piggyback");
-            let Outcome::Answer(set, report) = outcome else {
-                return None;
-            };
-            let mut ext = Vec::new();
-            match wire::encode_answer(&set, report.answer_info(), &WIRE, &mut ext) {
-                Ok(()) => Some(ext),
-                Err(e) => {
-                    warn!(error = %e, "answer not encoded");
-                    None
+            let mut extensions = Vec::new();
+            if let Outcome::Answer(set, report) = &outcome {
+                let mut ext = Vec::new();
+                match wire::encode_answer(set, report.answer_info(), &WIRE, &mut ext) {
+                    Ok(()) => extensions.push(ext),
+                    Err(e) => warn!(error = %e, "answer not encoded"),
                 }
             }
+            // glue: the observed address next to the answer
+            if let Some(seen) = outcome.report().observed.filter(|_| direct) {
+                match observed::extension(&seen) {
+                    Ok(ext) => extensions.push(ext),
+                    Err(e) => warn!(error = %e, "observed address not encoded"),
+                }
+            }
+            extensions
         } else {
             // Recursive, or malformed: on_encoded_request says which, and
             // leaves a malformed option untouched (forwarded as it came).
@@ -319,18 +347,28 @@ impl Peer {
                 &WIRE,
                 &mut self.rng,
             ) {
-                Ok(report) => debug!(%report, %from, "piggyback"),
+                Ok(report) => {
+                    debug!(%report, %from, "piggyback");
+                    // glue: the observed address, for the responder to copy
+                    // back (the first hop only)
+                    if let Some(seen) = report.observed.filter(|_| direct) {
+                        match observed::request_option(&seen) {
+                            Ok(slot) => f.observed = Some(slot),
+                            Err(e) => warn!(error = %e, "observed address not encoded"),
+                        }
+                    }
+                }
                 Err(e) => warn!(
                     %from, error = %e, error_kind = ?e,
                     "malformed piggyback option: forwarded untouched"
                 ),
             }
-            None
+            Vec::new()
         }
     }
 
     /// This peer is responsible: it answers.
-    fn answer(&mut self, now: Instant, f: &Frame, from: SocketAddr, answer: Option<Vec<u8>>) {
+    fn answer(&mut self, now: Instant, f: &Frame, from: SocketAddr, answer: Vec<Vec<u8>>) {
         let body = match f.code {
             Code::Join => {
                 // The joiner's advert counts once it is in the routing state.
@@ -382,8 +420,9 @@ impl Peer {
         self.respond(f, &body, answer);
     }
 
-    /// Sends the response to request `f` back along its route.
-    fn respond(&mut self, f: &Frame, body: &Body, answer: Option<Vec<u8>>) {
+    /// Sends the response to request `f` back along its route, with
+    /// `answer` (the extensions of an iterative response).
+    fn respond(&mut self, f: &Frame, body: &Body, answer: Vec<Vec<u8>>) {
         let mut resp = f.response(self.opts.id, body);
         // glue: the option goes back in recursive mode (RESPONSE_COPY),
         // flags cleared (RFC 6940 §6.3.2.3).
@@ -393,6 +432,15 @@ impl Peer {
                     view.set_flags(0);
                     resp.option = Some(BytesMut::from(&view.into_inner()[..]));
                 }
+            }
+        }
+        if let Some(slot) = &f.observed {
+            match observed::copied_back(slot) {
+                Ok(copy) => resp.observed = copy,
+                Err(e) => warn!(
+                    error = %e, error_kind = ?e,
+                    "malformed observed option: not copied back"
+                ),
             }
         }
         resp.extensions.extend(answer);
