@@ -34,18 +34,29 @@ pub enum UniquenessKey {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub(crate) struct KeyValue {
     v6: bool,
-    bits: u128,
+    /// The address bits, high half then low half: ordered as the 128-bit
+    /// number, but 8-byte aligned, so a key takes 24 bytes, not 32.
+    hi: u64,
+    lo: u64,
     port: u16,
+}
+
+impl KeyValue {
+    fn new(v6: bool, bits: u128, port: u16) -> Self {
+        Self {
+            v6,
+            hi: (bits >> 64) as u64,
+            lo: bits as u64,
+            port,
+        }
+    }
 }
 
 impl KeyValue {
     /// A multiplicative hash of the value.
     #[inline]
     fn hash(&self) -> u64 {
-        let folded = (self.bits as u64)
-            ^ ((self.bits >> 64) as u64)
-            ^ u64::from(self.port)
-            ^ u64::from(self.v6);
+        let folded = self.lo ^ self.hi ^ u64::from(self.port) ^ u64::from(self.v6);
         folded.wrapping_mul(0x9e37_79b9_7f4a_7c15)
     }
 
@@ -125,15 +136,11 @@ impl UniquenessKey {
             IpAddr::V6(v6) => (true, u128::from(v6)),
         };
         match self {
-            Self::Ip => KeyValue { v6, bits, port: 0 },
-            Self::IpPort => KeyValue { v6, bits, port },
+            Self::Ip => KeyValue::new(v6, bits, 0),
+            Self::IpPort => KeyValue::new(v6, bits, port),
             Self::Prefix => {
                 let mask = if v6 { !0u128 << 80 } else { 0xffff_ff00 };
-                KeyValue {
-                    v6,
-                    bits: bits & mask,
-                    port: 0,
-                }
+                KeyValue::new(v6, bits & mask, 0)
             }
         }
     }
@@ -170,6 +177,15 @@ mod tests {
         }
         f.clear();
         assert_eq!(f, KeyFilter::default());
+    }
+
+    #[test]
+    fn a_key_takes_24_bytes() {
+        assert_eq!(core::mem::size_of::<KeyValue>(), 24);
+        // Ordered as the 128-bit number it holds.
+        let a = KeyValue::new(true, 1 << 64, 0);
+        let b = KeyValue::new(true, u128::from(u64::MAX), 0);
+        assert!(a > b);
     }
 
     #[test]

@@ -63,7 +63,10 @@ pub(crate) fn on_reload_request<R: Rng + ?Sized>(
     // once `append` has checked the option (before the requester's token
     // is asked for), nothing can fail after bytes are written.
     wire::check_room(message)?;
-    let already = wire::has_option(message, wire_config.observed_option_type);
+    // Only a requester named by its transport address can be observed;
+    // one observed address per message.
+    let already = matches!(from, Some(Requester::Transport(_)))
+        && wire::has_option(message, wire_config.observed_option_type);
     let end = range.end;
     let (report, mut grown) = append(peer, now, kind, message, range, wire_config, rng, allowed)?;
     let report = report.observing(from);
@@ -118,7 +121,8 @@ fn append<R: Rng + ?Sized>(
     };
     let k = usize::from(view.k());
     let peer = (config, table);
-    if k.max(req.n.len()) <= SMALL {
+    // (`ablate-small-keys`, for benchmarks only, takes the large path.)
+    if !cfg!(feature = "ablate-small-keys") && k.max(req.n.len()) <= SMALL {
         small.check()?;
         fill_into(peer, now, buf, range, req, small, rng, allowed)
     } else {

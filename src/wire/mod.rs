@@ -358,19 +358,7 @@ fn decode_answer_value<B: Buf>(
 /// Appends the table's `candidate` as an entry with `priority` at `hop`
 /// (what an intermediate peer adds in place).
 pub(crate) fn push_table_entry(buf: &mut BytesMut, candidate: &Candidate, priority: u16, hop: u8) {
-    let start = buf.len();
-    if buf.capacity() - start >= field::entry::MAX_LEN {
-        // Room for the longest entry: lay the entry out where it goes (no
-        // copy through the stack), then keep what it is.
-        buf.resize(start + field::entry::MAX_LEN, 0);
-        let len = match (&mut buf[start..]).try_into() {
-            Ok(room) => entry::lay_out(candidate, Some(priority), hop, room),
-            Err(_) => 0,
-        };
-        buf.truncate(start + len);
-    } else {
-        entry::encode_parts(candidate, Some(priority), hop, buf);
-    }
+    entry::encode_parts(candidate, Some(priority), hop, buf);
 }
 
 fn room<B: BufMut>(buf: &B, needed: usize) -> Result<(), WireError> {
