@@ -431,3 +431,64 @@ fn unknown_address_types_are_kept_in_place() {
     assert_eq!((report.k_before, report.added()), (1, 0));
     assert_eq!(&bytes[10..], &before[10..]);
 }
+
+/// §4.2 step 5 holds inside a whole message: a table whose candidates
+/// share IP addresses (one address, several ports) adds each address once,
+/// whether the twin is among the entries present or among those this hop
+/// just added, with message bytes after the option that look nothing like
+/// entries; and a hop after it adds none of the addresses again.
+#[test]
+fn uniqueness_holds_against_entries_present_and_just_added() {
+    let now = Instant::now();
+    let twins = |base: u32| {
+        let mut p =
+            IntermediatePeer::new(PeerConfig::default().with_per_hop_share(PerHopShare::WHOLE));
+        let _ = p.table_mut().sync_source(
+            now,
+            Source::RoutingTable,
+            (0..8u32).flat_map(|i| {
+                [3478u16, 3479].map(|port| {
+                    let a = addr(base + i);
+                    Candidate::peer(
+                        TransportAddress::new(a.ip(), port, Transport::Udp),
+                        Services::BOTH,
+                    )
+                })
+            }),
+        );
+        p
+    };
+    let option = encoded(&PiggybackOption::recursive(
+        Some(N::new(16).unwrap()),
+        Filter::ANY,
+        UniquenessKey::Ip,
+    ));
+    let mut m = message(&option, 4096);
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    // The first hop holds 8 addresses, each at two ports; the second the
+    // same 8 and 8 more.
+    let (mut first, mut second) = (twins(0), twins(0));
+    let _ = second.table_mut().sync_source(
+        now,
+        Source::Client,
+        (8..16u32).map(|i| Candidate::peer(addr(i), Services::BOTH)),
+    );
+    for p in [&mut first, &mut second] {
+        let r = p
+            .on_reload_request(now, MessageKind::Join, None, &mut m, &CFG, &mut rng)
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.added(), 8);
+    }
+    let range = wire::find_option(&m, &CFG).unwrap().unwrap();
+    let decoded = wire::decode_option(&mut &m[range], &CFG).unwrap();
+    let mut ips: Vec<IpAddr> = decoded
+        .set()
+        .iter()
+        .map(|e| e.candidate.address.ip())
+        .collect();
+    assert_eq!(ips.len(), 16);
+    ips.sort();
+    ips.dedup();
+    assert_eq!(ips.len(), 16, "each address once");
+}

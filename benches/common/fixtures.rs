@@ -42,21 +42,16 @@ pub(crate) const POLICIES: [(SelectionPolicy, &str); 4] = [
     (SelectionPolicy::LoadSpreading, "load_spreading"),
 ];
 
-/// The group name for `base`: built with an ablation feature
-/// (benchmarking only: `ablate-bloom`, the candidate set without its Bloom
-/// filter of keys; `ablate-small-keys`, the in-place append without its
-/// small key array) the results go to groups of their own
-/// (`{base}_no_bloom`, `{base}_no_small_keys`), so they never overwrite the
-/// ordinary ones.
+/// The group name for `base`: built with the `ablate-bloom` feature
+/// (benchmarking only) the candidate set has no Bloom filter of keys, and
+/// its results go to groups of their own (`{base}_no_bloom`), so they
+/// never overwrite the ordinary ones.
 pub(crate) fn group_name(base: &str) -> String {
-    let mut name = base.to_owned();
     if cfg!(feature = "ablate-bloom") {
-        name.push_str("_no_bloom");
+        format!("{base}_no_bloom")
+    } else {
+        base.to_owned()
     }
-    if cfg!(feature = "ablate-small-keys") {
-        name.push_str("_no_small_keys");
-    }
-    name
 }
 
 /// Address families of the table.

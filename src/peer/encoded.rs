@@ -100,17 +100,32 @@ fn append<R: Rng + ?Sized>(
     allowed: impl FnOnce() -> bool,
 ) -> Result<(HopReport, usize), WireError> {
     // Check the whole option first (nothing is written unless it is sound),
-    // taking the keys of its entries in the same pass. Most options ask for
-    // the default N, so a small array of keys does: zeroing room for 64
-    // costs more than a small fill.
-    let mut small = Keys::<SMALL>::new();
-    let view = OptionView::new_checked_each(&buf[range.clone()], wire_config, |key, _, e| {
-        small.push(key.of(&e.candidate.address));
+    // and in the same pass keep a Bloom filter of its entries' keys: an
+    // entry is compared with the ones before it only when the filter says
+    // its key may be there.
+    let bytes = &buf[range.clone()];
+    let mut filter = KeyFilter::new();
+    let mut seen = 0usize;
+    let mut duplicate = None;
+    let view = OptionView::new_checked_each(bytes, wire_config, |key, _, e| {
+        let kv = key.of(&e.candidate.address);
+        if duplicate.is_none() && filter.may_contain(&kv) {
+            let view = OptionView::new_unchecked(bytes);
+            let mut before = view.entries().take(seen);
+            if before.any(|p| key.of(&p.candidate.address) == kv) {
+                duplicate = Some(seen);
+            }
+        }
+        filter.insert(&kv);
+        seen += 1;
     })?;
     if view.mode() != RoutingMode::Recursive {
         return Err(WireError::WrongMode {
             expected: "recursive option",
         });
+    }
+    if let Some(index) = duplicate {
+        return Err(WireError::DuplicateKey { index: index as u8 });
     }
     let req = Request {
         kind,
@@ -119,100 +134,16 @@ fn append<R: Rng + ?Sized>(
         filter: view.filter(),
         hop: view.hop(),
     };
-    let k = usize::from(view.k());
-    let peer = (config, table);
-    // (`ablate-small-keys`, for benchmarks only, takes the large path.)
-    if !cfg!(feature = "ablate-small-keys") && k.max(req.n.len()) <= SMALL {
-        small.check()?;
-        fill_into(peer, now, buf, range, req, small, rng, allowed)
-    } else {
-        // A large option: its keys again, with room for 64.
-        let mut large = Keys::<MAX>::new();
-        let view = OptionView::new_unchecked(&buf[range.clone()]);
-        let key = view.key();
-        for e in view.entries() {
-            large.push(key.of(&e.candidate.address));
-        }
-        large.check()?;
-        fill_into(peer, now, buf, range, req, large, rng, allowed)
-    }
-}
-
-/// Keys held on the stack for an option of at most this many entries.
-const SMALL: usize = 16;
-
-/// The keys of an option's entries, with the Bloom filter of them and the
-/// first duplicate met.
-struct Keys<const CAP: usize> {
-    keys: [KeyValue; CAP],
-    len: usize,
-    filter: KeyFilter,
-    /// The position, among the entries of known address types, of the
-    /// first whose key an earlier one has.
-    duplicate: Option<usize>,
-    seen: usize,
-}
-
-impl<const CAP: usize> Keys<CAP> {
-    fn new() -> Self {
-        Self {
-            keys: [KeyValue::default(); CAP],
-            len: 0,
-            filter: KeyFilter::new(),
-            duplicate: None,
-            seen: 0,
-        }
-    }
-
-    /// Records the next entry's key, while there is room.
-    #[inline]
-    fn push(&mut self, kv: KeyValue) {
-        let index = self.seen;
-        self.seen += 1;
-        if self.len >= CAP {
-            return;
-        }
-        if self.filter.may_contain(&kv) && self.keys[..self.len].contains(&kv) {
-            self.duplicate.get_or_insert(index);
-        }
-        self.filter.insert(&kv);
-        self.keys[self.len] = kv;
-        self.len += 1;
-    }
-
-    /// A set is unique by its key (§4.2 step 5): the first duplicate is an
-    /// error.
-    fn check(&self) -> Result<(), WireError> {
-        match self.duplicate {
-            Some(index) => Err(WireError::DuplicateKey { index: index as u8 }),
-            None => Ok(()),
-        }
-    }
-}
-
-/// [`append`] once the option is checked, with the keys of its entries and
-/// room for those added.
-#[allow(clippy::too_many_arguments)]
-fn fill_into<R: Rng + ?Sized, const CAP: usize>(
-    (config, table): (&PeerConfig, &CandidateTable),
-    now: Instant,
-    buf: &mut BytesMut,
-    range: Range<usize>,
-    req: Request,
-    mut keys: Keys<CAP>,
-    rng: &mut R,
-    allowed: impl FnOnce() -> bool,
-) -> Result<(HopReport, usize), WireError> {
-    let view = OptionView::new_unchecked(&buf[range.clone()]);
     let key = view.key();
     let k = usize::from(view.k());
     let held = view.known();
+    let entries = range.start + view.entries_offset()..range.end;
     let old_len = buf.len();
     let mut sink = AppendSink {
         key,
-        keys: &mut keys.keys,
-        filter: keys.filter,
-        known: keys.len,
+        filter,
+        entries,
+        added: old_len,
         k,
         buf,
     };
@@ -228,15 +159,31 @@ fn fill_into<R: Rng + ?Sized, const CAP: usize>(
     Ok((report, grown))
 }
 
-/// The encoded option as a [`Sink`]: keys of the entries present, new
-/// entries written at the end.
+/// The encoded option as a [`Sink`]: the Bloom filter of the keys of its
+/// entries, and new entries written at the end of the buffer. A key the
+/// filter may hold is compared with the entries themselves, read back
+/// from the bytes: rare, so no array of keys is kept.
 struct AppendSink<'a> {
     key: UniquenessKey,
-    keys: &'a mut [KeyValue],
     filter: KeyFilter,
-    known: usize,
+    /// Where the option's own entries lie in `buf`.
+    entries: Range<usize>,
+    /// Where the entries added lie in `buf`: from here to its end.
+    added: usize,
     k: usize,
     buf: &'a mut BytesMut,
+}
+
+impl AppendSink<'_> {
+    /// Whether an entry present or added has the key `kv`.
+    #[cold]
+    fn holds(&self, kv: KeyValue) -> bool {
+        let present = wire::entries_in(&self.buf[self.entries.clone()]);
+        let added = wire::entries_in(&self.buf[self.added..]);
+        present
+            .chain(added)
+            .any(|e| self.key.of(&e.candidate.address) == kv)
+    }
 }
 
 impl Sink for AppendSink<'_> {
@@ -249,16 +196,14 @@ impl Sink for AppendSink<'_> {
     }
 
     fn add(&mut self, candidate: &Candidate, priority: u16, hop: u8) -> bool {
-        if self.k >= MAX || self.known >= self.keys.len() {
+        if self.k >= MAX {
             return false;
         }
         let kv = self.key.of(&candidate.address);
-        if self.filter.may_contain(&kv) && self.keys[..self.known].contains(&kv) {
+        if self.filter.may_contain(&kv) && self.holds(kv) {
             return false;
         }
         self.filter.insert(&kv);
-        self.keys[self.known] = kv;
-        self.known += 1;
         self.k += 1;
         wire::push_table_entry(self.buf, candidate, priority, hop);
         true

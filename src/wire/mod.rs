@@ -67,7 +67,7 @@ use crate::filter::Filter;
 use crate::known::KnownKeys;
 use crate::n::N;
 use crate::option::{PiggybackOption, RoutingMode};
-use crate::set::CandidateSet;
+use crate::set::{CandidateSet, SetEntry};
 use field::{ext, fwd};
 use value::Header;
 
@@ -352,6 +352,22 @@ fn decode_answer_value<B: Buf>(
     Ok(AnswerInfo {
         hop: h.hop,
         n: h.n.unwrap_or(N::MAX),
+    })
+}
+
+/// The entries laid out back to back in `bytes` (checked before: a
+/// malformed entry ends the walk), skipping those of an address type this
+/// crate does not know.
+pub(crate) fn entries_in(mut bytes: &[u8]) -> impl Iterator<Item = SetEntry> + '_ {
+    core::iter::from_fn(move || loop {
+        if bytes.is_empty() {
+            return None;
+        }
+        match entry::decode(&mut bytes, 0) {
+            Ok(Some(e)) => return Some(e),
+            Ok(None) => continue,
+            Err(_) => return None,
+        }
     })
 }
 

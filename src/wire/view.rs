@@ -140,6 +140,11 @@ impl<T: AsRef<[u8]>> OptionView<T> {
         }
     }
 
+    /// Where the entries start, in bytes from the start of the option.
+    pub(crate) fn entries_offset(&self) -> usize {
+        self.entries_start()
+    }
+
     /// The entries, in order; entries of an address type this crate does
     /// not know are skipped.
     pub fn entries(&self) -> impl Iterator<Item = SetEntry> + '_ {
