@@ -42,16 +42,21 @@ pub(crate) const POLICIES: [(SelectionPolicy, &str); 4] = [
     (SelectionPolicy::LoadSpreading, "load_spreading"),
 ];
 
-/// The group name for `base`: built with the `ablate-bloom` feature
-/// (benchmarking only) the candidate set has no Bloom filter of keys, and
-/// its results go to groups of their own (`{base}_no_bloom`), so they
-/// never overwrite the ordinary ones.
+/// The group name for `base`: built with an ablation feature
+/// (benchmarking only: `ablate-bloom`, the candidate set without its Bloom
+/// filter of keys; `ablate-drawn`, load spreading without its record of
+/// positions drawn) the results go to groups of their own
+/// (`{base}_no_bloom`, `{base}_no_drawn`), so they never overwrite the
+/// ordinary ones.
 pub(crate) fn group_name(base: &str) -> String {
+    let mut name = base.to_owned();
     if cfg!(feature = "ablate-bloom") {
-        format!("{base}_no_bloom")
-    } else {
-        base.to_owned()
+        name.push_str("_no_bloom");
     }
+    if cfg!(feature = "ablate-drawn") {
+        name.push_str("_no_drawn");
+    }
+    name
 }
 
 /// Address families of the table.

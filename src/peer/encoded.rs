@@ -100,24 +100,26 @@ fn append<R: Rng + ?Sized>(
     allowed: impl FnOnce() -> bool,
 ) -> Result<(HopReport, usize), WireError> {
     // Check the whole option first (nothing is written unless it is sound),
-    // and in the same pass keep a Bloom filter of its entries' keys: an
-    // entry is compared with the ones before it only when the filter says
-    // its key may be there.
+    // and in the same pass keep its entries' keys: a Bloom filter of all of
+    // them, and the first few themselves. An entry is compared with the
+    // ones before it only when the filter says its key may be there.
     let bytes = &buf[range.clone()];
-    let mut filter = KeyFilter::new();
-    let mut seen = 0usize;
+    let mut keys = Keys::default();
     let mut duplicate = None;
     let view = OptionView::new_checked_each(bytes, wire_config, |key, _, e| {
         let kv = key.of(&e.candidate.address);
-        if duplicate.is_none() && filter.may_contain(&kv) {
-            let view = OptionView::new_unchecked(bytes);
-            let mut before = view.entries().take(seen);
-            if before.any(|p| key.of(&p.candidate.address) == kv) {
-                duplicate = Some(seen);
+        if duplicate.is_none() && keys.filter.may_contain(&kv) {
+            let held = keys.held().contains(&kv)
+                || keys.overflowed() && {
+                    let view = OptionView::new_unchecked(bytes);
+                    let mut before = view.entries().take(keys.count);
+                    before.any(|p| key.of(&p.candidate.address) == kv)
+                };
+            if held {
+                duplicate = Some(keys.count);
             }
         }
-        filter.insert(&kv);
-        seen += 1;
+        keys.push(kv);
     })?;
     if view.mode() != RoutingMode::Recursive {
         return Err(WireError::WrongMode {
@@ -141,7 +143,7 @@ fn append<R: Rng + ?Sized>(
     let old_len = buf.len();
     let mut sink = AppendSink {
         key,
-        filter,
+        keys,
         entries,
         added: old_len,
         k,
@@ -159,13 +161,46 @@ fn append<R: Rng + ?Sized>(
     Ok((report, grown))
 }
 
-/// The encoded option as a [`Sink`]: the Bloom filter of the keys of its
-/// entries, and new entries written at the end of the buffer. A key the
-/// filter may hold is compared with the entries themselves, read back
-/// from the bytes: rare, so no array of keys is kept.
+/// Keys held on the stack: an option holds at most N (10 by default);
+/// past this many, keys are read back from the bytes.
+const HELD: usize = 16;
+
+/// The keys of an option's entries, present and added: a Bloom filter of
+/// every one, and the first [`HELD`] themselves.
+#[derive(Default)]
+struct Keys {
+    filter: KeyFilter,
+    held: [KeyValue; HELD],
+    count: usize,
+}
+
+impl Keys {
+    #[inline]
+    fn push(&mut self, kv: KeyValue) {
+        self.filter.insert(&kv);
+        if let Some(slot) = self.held.get_mut(self.count) {
+            *slot = kv;
+        }
+        self.count += 1;
+    }
+
+    fn held(&self) -> &[KeyValue] {
+        &self.held[..self.count.min(HELD)]
+    }
+
+    /// Whether some keys are not held and must be read back.
+    fn overflowed(&self) -> bool {
+        self.count > HELD
+    }
+}
+
+/// The encoded option as a [`Sink`]: the keys of its entries, and new
+/// entries written at the end of the buffer. A key the Bloom filter may
+/// hold is compared with the keys held, and, past those, with the entries
+/// themselves, read back from the bytes.
 struct AppendSink<'a> {
     key: UniquenessKey,
-    filter: KeyFilter,
+    keys: Keys,
     /// Where the option's own entries lie in `buf`.
     entries: Range<usize>,
     /// Where the entries added lie in `buf`: from here to its end.
@@ -176,8 +211,15 @@ struct AppendSink<'a> {
 
 impl AppendSink<'_> {
     /// Whether an entry present or added has the key `kv`.
-    #[cold]
+    #[inline]
     fn holds(&self, kv: KeyValue) -> bool {
+        self.keys.held().contains(&kv) || self.keys.overflowed() && self.read_back(kv)
+    }
+
+    /// Whether an entry present or added, read back from the bytes, has
+    /// the key `kv`.
+    #[cold]
+    fn read_back(&self, kv: KeyValue) -> bool {
         let present = wire::entries_in(&self.buf[self.entries.clone()]);
         let added = wire::entries_in(&self.buf[self.added..]);
         present
@@ -200,10 +242,10 @@ impl Sink for AppendSink<'_> {
             return false;
         }
         let kv = self.key.of(&candidate.address);
-        if self.filter.may_contain(&kv) && self.holds(kv) {
+        if self.keys.filter.may_contain(&kv) && self.holds(kv) {
             return false;
         }
-        self.filter.insert(&kv);
+        self.keys.push(kv);
         self.k += 1;
         wire::push_table_entry(self.buf, candidate, priority, hop);
         true

@@ -72,16 +72,25 @@ impl SelectionPolicy {
                 if table.len() > want {
                     // Weighted draws from an alias table, in batches of as
                     // many as are still wanted, drawn before any is looked
-                    // at. A position drawn twice is turned away by the
-                    // caller's uniqueness check (§4.2 step 5). After a
-                    // bounded number of draws, fall back to the uniform
-                    // walk, which proposes every entry.
+                    // at. A position drawn before is skipped without a
+                    // visit (a 64-bit filter, then the positions recorded;
+                    // past those, the caller's uniqueness check turns it
+                    // away, §4.2 step 5). After a bounded number of draws,
+                    // fall back to the uniform walk, which proposes every
+                    // entry.
                     let mut batch = [0u32; BATCH];
+                    // Redraws are frequent only in a table not much larger
+                    // than what is wanted; elsewhere the record costs more
+                    // than the visits it saves.
+                    let mut drawn = Drawn::new(table.len() <= 8 * want);
                     let mut left = 2 * want + 8;
                     while left > 0 {
                         let take = want.min(left).min(BATCH);
                         left -= take;
                         for &i in table.draw_by_weight(rng, &mut batch[..take]) {
+                            if !drawn.first_time(i) {
+                                continue;
+                            }
                             let Some(e) = table.entry_at(i as usize) else {
                                 continue;
                             };
@@ -99,6 +108,48 @@ impl SelectionPolicy {
 
 /// Most weighted draws made before the first of them is looked at.
 const BATCH: usize = 16;
+
+/// Positions drawn so far in one request: a 64-bit filter and the first
+/// [`BATCH`] positions.
+struct Drawn {
+    on: bool,
+    filter: u64,
+    positions: [u32; BATCH],
+    count: usize,
+}
+
+impl Drawn {
+    /// A record that skips redraws if `on` (and the `ablate-drawn` feature,
+    /// for benchmarks only, is off).
+    fn new(on: bool) -> Self {
+        Self {
+            on: on && !cfg!(feature = "ablate-drawn"),
+            filter: 0,
+            positions: [0; BATCH],
+            count: 0,
+        }
+    }
+
+    /// Records `i`; `false` if it was drawn before (as far as the positions
+    /// recorded tell).
+    #[inline]
+    fn first_time(&mut self, i: u32) -> bool {
+        if !self.on {
+            return true;
+        }
+        let bit = 1u64 << (i & 63);
+        let recorded = &self.positions[..self.count.min(BATCH)];
+        if self.filter & bit != 0 && recorded.contains(&i) {
+            return false;
+        }
+        self.filter |= bit;
+        if let Some(slot) = self.positions.get_mut(self.count) {
+            *slot = i;
+            self.count += 1;
+        }
+        true
+    }
+}
 
 /// Proposes every entry once, from a random start with a random stride
 /// coprime to the table size.
