@@ -80,9 +80,9 @@ impl SelectionPolicy {
                     // entry.
                     let mut batch = [0u32; BATCH];
                     // Redraws are frequent only in a table not much larger
-                    // than what is wanted; elsewhere the record costs more
-                    // than the visits it saves.
-                    let mut drawn = Drawn::new(table.len() <= 8 * want);
+                    // than what is wanted; elsewhere the record costs as
+                    // much as the visits it saves (BENCHMARKS.md).
+                    let mut drawn = Drawn::new(table.len() <= 2 * want);
                     let mut left = 2 * want + 8;
                     while left > 0 {
                         let take = want.min(left).min(BATCH);
