@@ -14,6 +14,7 @@ use rand::Rng;
 
 use crate::candidate::Candidate;
 use crate::key::{KeyFilter, KeyValue, UniquenessKey};
+use crate::known::KnownKeys;
 use crate::n::N;
 use crate::option::{MessageKind, RoutingMode};
 use crate::wire::{self, Direction, OptionView, WireConfig, WireError};
@@ -138,7 +139,14 @@ fn append<R: Rng + ?Sized>(
     };
     let key = view.key();
     let k = usize::from(view.k());
-    let held = view.known();
+    // Most options name nothing the node holds: no list to build then.
+    let listed;
+    let held = if view.has_known() {
+        listed = view.known();
+        &listed
+    } else {
+        &NOTHING_HELD
+    };
     let entries = range.start + view.entries_offset()..range.end;
     let old_len = buf.len();
     let mut sink = AppendSink {
@@ -149,7 +157,7 @@ fn append<R: Rng + ?Sized>(
         k,
         buf,
     };
-    let report = fill(config, table, now, req, &held, &mut sink, rng, allowed);
+    let report = fill(config, table, now, req, held, &mut sink, rng, allowed);
     let k = sink.k as u8;
     let grown = buf.len() - old_len;
     // New entries sit at the end of the buffer; move them behind the option.
@@ -160,6 +168,9 @@ fn append<R: Rng + ?Sized>(
     view.fit_length();
     Ok((report, grown))
 }
+
+/// The known list of an option that carries none.
+static NOTHING_HELD: KnownKeys = KnownKeys::new();
 
 /// Keys held on the stack: an option holds at most N (10 by default);
 /// past this many, keys are read back from the bytes.

@@ -93,6 +93,23 @@ pub(crate) fn decode_known<I: Input>(
     Ok(())
 }
 
+/// Checks the known list [`decode_known`] would read, without keeping it.
+pub(crate) fn skip_known<I: Input>(input: &mut I, h: &Header) -> Result<(), WireError> {
+    if !h.known {
+        return Ok(());
+    }
+    let count = usize::from(input.take_u8().ok_or(WireError::Truncated {
+        what: "known count",
+    })?);
+    if count > KnownKeys::MAX {
+        return Err(WireError::TooLong { what: "known list" });
+    }
+    input
+        .take_bytes(2 * count)
+        .ok_or(WireError::Truncated { what: "known list" })?;
+    Ok(())
+}
+
 /// Reads and checks the header.
 pub(crate) fn decode_header<I: Input>(input: &mut I) -> Result<Header, WireError> {
     let Some(&[version, flags, n, filter, hop, k]) = input
