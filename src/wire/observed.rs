@@ -273,6 +273,16 @@ mod tests {
     }
 
     #[test]
+    fn an_ipv4_mapped_address_reads_as_ipv4() {
+        let mut v = vec![0x21, 1, 2, 18];
+        v.extend([0; 10]);
+        v.extend([0xff, 0xff, 192, 0, 2, 1]);
+        v.extend(40_001u16.to_be_bytes());
+        let a = parse_value(&v).unwrap();
+        assert_eq!(a.socket_addr(), "192.0.2.1:40001".parse().unwrap());
+    }
+
+    #[test]
     fn malformed_values_are_typed_errors() {
         let ok = [0x21, 1, 1, 6, 192, 0, 2, 1, 0x9c, 0x41];
         assert!(parse_value(&ok).is_ok());
