@@ -62,8 +62,8 @@ pub struct SendingNode {
     nat: NatView,
 }
 
-/// What the node knows of its NAT from observed addresses (issue: §3.2.1,
-/// §4.1 leave it to a separate STUN exchange).
+/// What the node knows of its NAT from observed addresses (§3.2.1 and §4.1
+/// leave that to a separate STUN exchange).
 #[derive(Debug, Clone, Default)]
 struct NatView {
     observed: ObservedAddresses,
