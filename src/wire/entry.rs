@@ -50,28 +50,17 @@ pub(crate) fn encode<B: BufMut>(e: &SetEntry, b: &mut B) {
 /// intermediate peer appends from its table, with no entry built first.
 #[inline]
 pub(crate) fn encode_parts<B: BufMut>(c: &Candidate, priority: Option<u16>, hop: u8, b: &mut B) {
-    let mut bytes = [0; entry::MAX_LEN];
-    let len = lay_out(c, priority, hop, &mut bytes);
-    b.put_slice(bytes.get(..len).unwrap_or_default());
-}
-
-/// Lays the entry [`encode_parts`] writes out at the start of `bytes`
-/// (room for [`entry::MAX_LEN`]); returns its length.
-#[inline]
-pub(crate) fn lay_out(
-    c: &Candidate,
-    priority: Option<u16>,
-    hop: u8,
-    bytes: &mut [u8; entry::MAX_LEN],
-) -> usize {
-    let mut out = Writer { bytes, len: 0 };
+    let mut out = Writer {
+        bytes: [0; entry::MAX_LEN],
+        len: 0,
+    };
     write(c, priority, hop, &mut out);
-    out.len
+    b.put_slice(out.bytes.get(..out.len).unwrap_or_default());
 }
 
 /// Lays the entry out in `out`, length byte first.
 #[inline]
-fn write(c: &Candidate, priority: Option<u16>, hop: u8, out: &mut Writer<'_>) {
+fn write(c: &Candidate, priority: Option<u16>, hop: u8, out: &mut Writer) {
     let hints = c.hints != PerformanceHints::default();
     let mut flags = 0;
     if priority.is_some() {
@@ -124,12 +113,12 @@ fn write(c: &Candidate, priority: Option<u16>, hop: u8, out: &mut Writer<'_>) {
 }
 
 /// An entry being laid out on the stack.
-struct Writer<'a> {
-    bytes: &'a mut [u8; entry::MAX_LEN],
+struct Writer {
+    bytes: [u8; entry::MAX_LEN],
     len: usize,
 }
 
-impl Writer<'_> {
+impl Writer {
     /// Appends a fixed-size field.
     #[inline(always)]
     fn put<const N: usize>(&mut self, field: [u8; N]) {

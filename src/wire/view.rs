@@ -153,8 +153,7 @@ impl<T: AsRef<[u8]>> OptionView<T> {
     /// The entries, in order; entries of an address type this crate does
     /// not know are skipped.
     pub fn entries(&self) -> impl Iterator<Item = SetEntry> + '_ {
-        let mut rd = &self.bytes()[self.entries_start()..];
-        (0..self.k()).filter_map(move |index| entry::decode(&mut rd, index).ok().flatten())
+        super::entries_in(&self.bytes()[self.entries_start()..])
     }
 
     /// The whole option's bytes.
