@@ -62,6 +62,7 @@ impl Admission {
     /// For candidates that go into a set of bound `n` under `share`.
     /// `policy` is `None` where the candidates come from a candidate table,
     /// which has applied it already.
+    #[inline]
     pub(crate) fn new(
         filter: Filter,
         policy: Option<AddressPolicy>,
@@ -99,20 +100,38 @@ impl Admission {
         hop: u8,
         insert: impl FnOnce(bool) -> Inserted,
     ) -> Verdict {
+        match self.judge(candidate, hop) {
+            Ok(in_share) => self.record(in_share, insert(in_share)),
+            Err(refusal) => refusal,
+        }
+    }
+
+    /// [`admit`](Self::admit) in two halves, for a container that inserts
+    /// inline: the filter, the address policy and the hop's share for
+    /// `candidate` at `hop`; `Ok(in_share)` when it may go to the
+    /// container, which must then be told to [`record`](Self::record) what
+    /// it did.
+    #[inline(always)]
+    pub(crate) fn judge(&mut self, candidate: &Candidate, hop: u8) -> Result<bool, Verdict> {
         if self.filtering && !self.filter.accepts(candidate) {
-            return Verdict::Filtered;
+            return Err(Verdict::Filtered);
         }
         if let Some(policy) = &self.policy {
             if let Err(class) = policy.check(&candidate.address) {
-                return Verdict::Refused(class);
+                return Err(Verdict::Refused(class));
             }
         }
         if self.hop != Some(hop) {
             self.hop = Some(hop);
             self.from_hop = 0;
         }
-        let in_share = self.from_hop < self.cap;
-        let inserted = insert(in_share);
+        Ok(self.from_hop < self.cap)
+    }
+
+    /// The second half of [`admit`](Self::admit): the container did
+    /// `inserted` with the candidate [`judge`](Self::judge) passed.
+    #[inline(always)]
+    pub(crate) fn record(&mut self, in_share: bool, inserted: Inserted) -> Verdict {
         if inserted != Inserted::Duplicate {
             self.from_hop = self.from_hop.saturating_add(1);
         }

@@ -7,6 +7,7 @@ use thiserror::Error;
 
 use crate::candidate::{Candidate, TransportAddress};
 use crate::key::{KeyFilter, KeyValue, UniquenessKey};
+use crate::known::KnownKeys;
 use crate::n::N;
 
 /// One candidate in a set, with the position on the path of the
@@ -172,12 +173,23 @@ impl CandidateSet {
 
     /// §4.2 steps 5 and 6 for an intermediate peer: adds `candidate` (read
     /// in place from the candidate table) at `hop` with `priority`, unless
-    /// its key is present or the set is full.
-    #[inline]
-    pub(crate) fn add_from_table(&mut self, candidate: &Candidate, priority: u16, hop: u8) -> bool {
-        let Ok(key) = self.admit(&candidate.address) else {
+    /// its key is present, `known` holds it, or the set is full. Returns
+    /// whether it was added.
+    #[inline(always)]
+    pub(crate) fn add_from_table(
+        &mut self,
+        candidate: &Candidate,
+        priority: u16,
+        hop: u8,
+        known: &KnownKeys,
+    ) -> bool {
+        if self.entries.len() >= N::MAX.len() {
             return false;
-        };
+        }
+        let key = self.key.of(&candidate.address);
+        if self.contains_key(key) || !known.is_empty() && known.contains(&key) {
+            return false;
+        }
         self.filter.insert(&key);
         let mut candidate = *candidate;
         candidate.priority = Some(priority);

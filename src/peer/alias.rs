@@ -141,11 +141,14 @@ impl Alias {
             // the low half is the coin.
             let i = (((r >> 32) * len) >> 32) as usize;
             let slot = slots[i];
-            *o = if (r as u32) < slot.keep {
-                i as u32
-            } else {
-                slot.alias
-            };
+            // The coin decides with a mask, not a branch: it comes out
+            // either way about as often, so a branch would be mispredicted
+            // about every other draw.
+            // `keep − coin − 1` is negative exactly when the coin is at or
+            // above `keep`: its sign, spread over 32 bits, is the mask.
+            let d = u64::from(slot.keep).wrapping_sub(u64::from(r as u32) + 1);
+            let to_alias = ((d as i64) >> 63) as u32;
+            *o = i as u32 ^ ((i as u32 ^ slot.alias) & to_alias);
         }
         out
     }

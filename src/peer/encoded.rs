@@ -12,6 +12,7 @@ use std::time::Instant;
 use bytes::BytesMut;
 use rand::Rng;
 
+use crate::admission::Inserted;
 use crate::candidate::Candidate;
 use crate::key::{KeyFilter, KeyValue, UniquenessKey};
 use crate::known::KnownKeys;
@@ -244,21 +245,26 @@ impl Sink for AppendSink<'_> {
         self.k
     }
 
-    fn key(&self) -> UniquenessKey {
-        self.key
-    }
-
-    fn add(&mut self, candidate: &Candidate, priority: u16, hop: u8) -> bool {
+    #[inline(always)]
+    fn add(
+        &mut self,
+        candidate: &Candidate,
+        priority: u16,
+        hop: u8,
+        known: &KnownKeys,
+    ) -> Inserted {
         if self.k >= MAX {
-            return false;
+            return Inserted::Duplicate;
         }
         let kv = self.key.of(&candidate.address);
-        if self.keys.filter.may_contain(&kv) && self.holds(kv) {
-            return false;
+        if self.keys.filter.may_contain(&kv) && self.holds(kv)
+            || !known.is_empty() && known.contains(&kv)
+        {
+            return Inserted::Duplicate;
         }
         self.keys.push(kv);
         self.k += 1;
         wire::push_table_entry(self.buf, candidate, priority, hop);
-        true
+        Inserted::New
     }
 }

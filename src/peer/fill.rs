@@ -11,7 +11,6 @@ use rand::Rng;
 use crate::admission::{Admission, Inserted, Verdict};
 use crate::candidate::Candidate;
 use crate::filter::Filter;
-use crate::key::UniquenessKey;
 use crate::known::KnownKeys;
 use crate::n::N;
 use crate::option::{MessageKind, RoutingMode};
@@ -26,11 +25,11 @@ use super::table::{expiry_cutoff, CandidateTable, TableEntry, Visit};
 pub(crate) trait Sink {
     /// K.
     fn len(&self) -> usize;
-    /// The key the sink keeps unique by.
-    fn key(&self) -> UniquenessKey;
     /// Adds `candidate` (the table's copy) at `hop` with `priority`, unless
-    /// its key is present or there is no room; returns whether it was added.
-    fn add(&mut self, candidate: &Candidate, priority: u16, hop: u8) -> bool;
+    /// its key is present, `known` holds it, or there is no room (§4.2
+    /// step 5).
+    fn add(&mut self, candidate: &Candidate, priority: u16, hop: u8, known: &KnownKeys)
+        -> Inserted;
 }
 
 impl Sink for CandidateSet {
@@ -38,13 +37,19 @@ impl Sink for CandidateSet {
         Self::len(self)
     }
 
-    fn key(&self) -> UniquenessKey {
-        Self::key(self)
-    }
-
-    #[inline]
-    fn add(&mut self, candidate: &Candidate, priority: u16, hop: u8) -> bool {
-        self.add_from_table(candidate, priority, hop)
+    #[inline(always)]
+    fn add(
+        &mut self,
+        candidate: &Candidate,
+        priority: u16,
+        hop: u8,
+        known: &KnownKeys,
+    ) -> Inserted {
+        if self.add_from_table(candidate, priority, hop, known) {
+            Inserted::New
+        } else {
+            Inserted::Duplicate
+        }
     }
 }
 
@@ -64,6 +69,7 @@ pub(crate) struct Request {
 /// (the requester is over its limit) adds nothing. Candidates the sending
 /// node holds already (`known`) are skipped like duplicates (§4.2 step 5).
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 pub(crate) fn fill<R: Rng + ?Sized, K: Sink + ?Sized>(
     config: &PeerConfig,
     table: &CandidateTable,
@@ -140,20 +146,18 @@ impl<K: Sink + ?Sized> Visit for Step<'_, K> {
             return ControlFlow::Continue(());
         }
         let candidate = entry.candidate();
-        let (known, sink, hop) = (self.known, &mut *self.sink, self.hop);
-        // Step 5: compare before adding; step 6: K = K + 1.
-        let verdict = self.admission.admit(candidate, hop, |in_share| {
-            if !in_share {
-                // Not reached: the walk stops when the hop is full.
-                Inserted::NoRoom
-            } else if !known.is_empty() && known.contains(&sink.key().of(&candidate.address)) {
-                Inserted::Duplicate
-            } else if sink.add(candidate, entry.priority(), hop) {
-                Inserted::New
-            } else {
-                Inserted::Duplicate
-            }
-        });
+        // Step 5: compare before adding; step 6: K = K + 1. The walk stops
+        // when the hop is full, so every candidate judged is in its share.
+        let Ok(in_share) = self.admission.judge(candidate, self.hop) else {
+            return ControlFlow::Continue(());
+        };
+        let inserted = if in_share {
+            self.sink
+                .add(candidate, entry.priority(), self.hop, self.known)
+        } else {
+            Inserted::NoRoom
+        };
+        let verdict = self.admission.record(in_share, inserted);
         if !matches!(
             verdict,
             Verdict::Admitted {
@@ -165,7 +169,7 @@ impl<K: Sink + ?Sized> Visit for Step<'_, K> {
         }
         self.added += 1;
         if self.trace_each {
-            tracing::trace!(address = %candidate.address, hop, "candidate added");
+            tracing::trace!(address = %candidate.address, hop = self.hop, "candidate added");
         }
         // Step 7, and the per-hop share.
         if self.sink.len() >= self.n.len() {

@@ -57,6 +57,7 @@ impl SelectionPolicy {
     /// prefers, until it breaks or every entry has been proposed. `want` is
     /// how many candidates the caller can still take (at least 1): a hint
     /// for how far to look.
+    #[inline(always)]
     pub(crate) fn propose<R, O>(&self, table: &CandidateTable, want: usize, rng: &mut R, to: &mut O)
     where
         R: Rng + ?Sized,
@@ -132,7 +133,7 @@ impl Drawn {
 
     /// Records `i`; `false` if it was drawn before (as far as the positions
     /// recorded tell).
-    #[inline]
+    #[inline(always)]
     fn first_time(&mut self, i: u32) -> bool {
         if !self.on {
             return true;
