@@ -1,6 +1,6 @@
 //! An alias table (Walker, in Vose's linear-time construction) of the
 //! load-spreading weights, so the default selection policy draws a
-//! candidate in proportion to its weight with one random number, two loads
+//! candidate in proportion to its weight with 32 random bits, two loads
 //! from one 8-byte slot and a branch-free select, whatever the table's size
 //! (§3.3.1: "peer could choose candidates for sending nodes according to
 //! some algorithms").
@@ -122,8 +122,9 @@ impl Alias {
 
     /// Fills `out` with positions drawn independently in proportion to
     /// their weights (nothing when the table is empty) and returns them.
-    /// The draws do not depend on one another, so the processor overlaps
-    /// their loads.
+    /// Each draw takes 32 random bits, so one `next_u64` makes two. The
+    /// draws do not depend on one another, so the processor overlaps their
+    /// loads.
     #[inline]
     pub(crate) fn draw_into<'o, R: Rng + ?Sized>(
         &self,
@@ -135,20 +136,31 @@ impl Alias {
             return &[];
         }
         let len = slots.len() as u64;
-        for o in out.iter_mut() {
-            let r = rng.next_u64();
-            // The high half picks the slot (multiply-shift: below `len`),
-            // the low half is the coin.
-            let i = (((r >> 32) * len) >> 32) as usize;
+        let draw = |bits: u32| -> u32 {
+            // Multiply-shift: the high half of `bits × len` is a position
+            // below `len`; the low half, what is left over, is the coin,
+            // uniform over its 2^32 values to within `len` steps, about as
+            // close as the position is to uniform.
+            let x = u64::from(bits) * len;
+            let i = (x >> 32) as usize;
             let slot = slots[i];
             // The coin decides with a mask, not a branch: it comes out
             // either way about as often, so a branch would be mispredicted
-            // about every other draw.
-            // `keep − coin − 1` is negative exactly when the coin is at or
-            // above `keep`: its sign, spread over 32 bits, is the mask.
-            let d = u64::from(slot.keep).wrapping_sub(u64::from(r as u32) + 1);
+            // about every other draw. `keep − coin − 1` is negative exactly
+            // when the coin is at or above `keep`: its sign, spread over 32
+            // bits, is the mask.
+            let d = u64::from(slot.keep).wrapping_sub(u64::from(x as u32) + 1);
             let to_alias = ((d as i64) >> 63) as u32;
-            *o = i as u32 ^ ((i as u32 ^ slot.alias) & to_alias);
+            i as u32 ^ ((i as u32 ^ slot.alias) & to_alias)
+        };
+        let mut pairs = out.chunks_exact_mut(2);
+        for pair in &mut pairs {
+            let r = rng.next_u64();
+            pair[0] = draw((r >> 32) as u32);
+            pair[1] = draw(r as u32);
+        }
+        if let [last] = pairs.into_remainder() {
+            *last = draw((rng.next_u64() >> 32) as u32);
         }
         out
     }
