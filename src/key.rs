@@ -33,30 +33,32 @@ pub enum UniquenessKey {
 /// The value two candidates are compared on under a [`UniquenessKey`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub(crate) struct KeyValue {
-    v6: bool,
     /// The address bits, high half then low half: ordered as the 128-bit
     /// number, but 8-byte aligned, so a key takes 24 bytes, not 32.
     hi: u64,
     lo: u64,
-    port: u16,
+    /// The port XOR the family (1 for IPv6) in the low 16 bits, the family
+    /// in bit 16: one word, written and read whole (a key copied through
+    /// memory is never read back from narrower stores), and the hash's
+    /// `port ^ v6` is its low 16 bits.
+    tail: u64,
 }
 
 impl KeyValue {
     fn new(v6: bool, bits: u128, port: u16) -> Self {
         Self {
-            v6,
             hi: (bits >> 64) as u64,
             lo: bits as u64,
-            port,
+            tail: u64::from(port ^ u16::from(v6)) | u64::from(v6) << 16,
         }
     }
 }
 
 impl KeyValue {
-    /// A multiplicative hash of the value.
+    /// A multiplicative hash of the value: of `hi ^ lo ^ port ^ v6`.
     #[inline]
     fn hash(&self) -> u64 {
-        let folded = self.lo ^ self.hi ^ u64::from(self.port) ^ u64::from(self.v6);
+        let folded = self.lo ^ self.hi ^ (self.tail & 0xffff);
         folded.wrapping_mul(0x9e37_79b9_7f4a_7c15)
     }
 
@@ -103,6 +105,52 @@ impl KeyFilter {
     /// Forgets every key.
     pub(crate) fn clear(&mut self) {
         self.0 = 0;
+    }
+}
+
+/// Up to `M` keys, kept by field (three arrays, not an array of keys): a
+/// key goes in with three 8-byte stores and is compared with 8-byte loads,
+/// so a key just built on the stack is never copied with a load wider than
+/// the stores that wrote it (a store the processor cannot forward, a stall
+/// the in-place append's profile showed on every entry).
+#[derive(Debug, Clone)]
+pub(crate) struct KeyList<const M: usize> {
+    hi: [u64; M],
+    lo: [u64; M],
+    tail: [u64; M],
+    len: usize,
+}
+
+impl<const M: usize> KeyList<M> {
+    /// No keys.
+    pub(crate) const fn new() -> Self {
+        Self {
+            hi: [0; M],
+            lo: [0; M],
+            tail: [0; M],
+            len: 0,
+        }
+    }
+
+    /// Adds `key` if there is room; returns whether there was.
+    #[inline(always)]
+    pub(crate) fn push(&mut self, key: &KeyValue) -> bool {
+        let i = self.len;
+        if i >= M {
+            return false;
+        }
+        self.hi[i] = key.hi;
+        self.lo[i] = key.lo;
+        self.tail[i] = key.tail;
+        self.len = i + 1;
+        true
+    }
+
+    /// Whether `key` is held.
+    #[inline]
+    pub(crate) fn contains(&self, key: &KeyValue) -> bool {
+        (0..self.len.min(M))
+            .any(|i| self.lo[i] == key.lo && self.hi[i] == key.hi && self.tail[i] == key.tail)
     }
 }
 
@@ -186,6 +234,10 @@ mod tests {
         let a = KeyValue::new(true, 1 << 64, 0);
         let b = KeyValue::new(true, u128::from(u64::MAX), 0);
         assert!(a > b);
+        // Family and port both count, however they combine in the tail.
+        assert_ne!(KeyValue::new(false, 1, 1), KeyValue::new(true, 1, 0));
+        assert_ne!(KeyValue::new(false, 1, 0), KeyValue::new(true, 1, 0));
+        assert_ne!(KeyValue::new(true, 1, 1), KeyValue::new(true, 1, 0));
     }
 
     #[test]

@@ -125,7 +125,7 @@ impl Alias {
     /// Each draw takes 32 random bits, so one `next_u64` makes two. The
     /// draws do not depend on one another, so the processor overlaps their
     /// loads.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn draw_into<'o, R: Rng + ?Sized>(
         &self,
         rng: &mut R,

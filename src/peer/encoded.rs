@@ -14,7 +14,7 @@ use rand::Rng;
 
 use crate::admission::Inserted;
 use crate::candidate::Candidate;
-use crate::key::{KeyFilter, KeyValue, UniquenessKey};
+use crate::key::{KeyFilter, KeyList, KeyValue, UniquenessKey};
 use crate::known::KnownKeys;
 use crate::n::N;
 use crate::option::{MessageKind, RoutingMode};
@@ -106,12 +106,12 @@ fn append<R: Rng + ?Sized>(
     // them, and the first few themselves. An entry is compared with the
     // ones before it only when the filter says its key may be there.
     let bytes = &buf[range.clone()];
-    let mut keys = Keys::default();
+    let mut keys = Keys::new();
     let mut duplicate = None;
     let view = OptionView::new_checked_each(bytes, wire_config, |key, _, e| {
         let kv = key.of(&e.candidate.address);
         if duplicate.is_none() && keys.filter.may_contain(&kv) {
-            let held = keys.held().contains(&kv)
+            let held = keys.held.contains(&kv)
                 || keys.overflowed() && {
                     let view = OptionView::new_unchecked(bytes);
                     let mut before = view.entries().take(keys.count);
@@ -121,7 +121,7 @@ fn append<R: Rng + ?Sized>(
                 duplicate = Some(keys.count);
             }
         }
-        keys.push(kv);
+        keys.push(&kv);
     })?;
     if view.mode() != RoutingMode::Recursive {
         return Err(WireError::WrongMode {
@@ -179,25 +179,26 @@ const HELD: usize = 16;
 
 /// The keys of an option's entries, present and added: a Bloom filter of
 /// every one, and the first [`HELD`] themselves.
-#[derive(Default)]
 struct Keys {
     filter: KeyFilter,
-    held: [KeyValue; HELD],
+    held: KeyList<HELD>,
     count: usize,
 }
 
 impl Keys {
-    #[inline]
-    fn push(&mut self, kv: KeyValue) {
-        self.filter.insert(&kv);
-        if let Some(slot) = self.held.get_mut(self.count) {
-            *slot = kv;
+    fn new() -> Self {
+        Self {
+            filter: KeyFilter::new(),
+            held: KeyList::new(),
+            count: 0,
         }
-        self.count += 1;
     }
 
-    fn held(&self) -> &[KeyValue] {
-        &self.held[..self.count.min(HELD)]
+    #[inline(always)]
+    fn push(&mut self, kv: &KeyValue) {
+        self.filter.insert(kv);
+        self.held.push(kv);
+        self.count += 1;
     }
 
     /// Whether some keys are not held and must be read back.
@@ -223,20 +224,20 @@ struct AppendSink<'a> {
 
 impl AppendSink<'_> {
     /// Whether an entry present or added has the key `kv`.
-    #[inline]
-    fn holds(&self, kv: KeyValue) -> bool {
-        self.keys.held().contains(&kv) || self.keys.overflowed() && self.read_back(kv)
+    #[inline(always)]
+    fn holds(&self, kv: &KeyValue) -> bool {
+        self.keys.held.contains(kv) || self.keys.overflowed() && self.read_back(kv)
     }
 
     /// Whether an entry present or added, read back from the bytes, has
     /// the key `kv`.
     #[cold]
-    fn read_back(&self, kv: KeyValue) -> bool {
+    fn read_back(&self, kv: &KeyValue) -> bool {
         let present = wire::entries_in(&self.buf[self.entries.clone()]);
         let added = wire::entries_in(&self.buf[self.added..]);
         present
             .chain(added)
-            .any(|e| self.key.of(&e.candidate.address) == kv)
+            .any(|e| self.key.of(&e.candidate.address) == *kv)
     }
 }
 
@@ -257,12 +258,12 @@ impl Sink for AppendSink<'_> {
             return Inserted::Duplicate;
         }
         let kv = self.key.of(&candidate.address);
-        if self.keys.filter.may_contain(&kv) && self.holds(kv)
+        if self.keys.filter.may_contain(&kv) && self.holds(&kv)
             || !known.is_empty() && known.contains(&kv)
         {
             return Inserted::Duplicate;
         }
-        self.keys.push(kv);
+        self.keys.push(&kv);
         self.k += 1;
         wire::push_table_entry(self.buf, candidate, priority, hop);
         Inserted::New

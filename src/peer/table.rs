@@ -599,7 +599,7 @@ impl CandidateTable {
     /// Fills `out` with storage positions drawn independently in
     /// proportion to their entries' [`TableEntry::weight`] (nothing when
     /// the table is empty); read them with [`entry_at`](Self::entry_at).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn draw_by_weight<'o, R: Rng + ?Sized>(
         &self,
         rng: &mut R,

@@ -2,7 +2,7 @@
 
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use bytes::BufMut;
+use bytes::{BufMut, BytesMut};
 
 use super::field::{addr, entry};
 use super::input::{array, Input};
@@ -13,9 +13,15 @@ use crate::set::{CandidateSet, SetEntry};
 
 /// Bytes of `e` after its length byte.
 pub(crate) fn body_len(e: &SetEntry) -> usize {
-    let c = &e.candidate;
+    parts_body_len(&e.candidate, e.candidate.priority)
+}
+
+/// Bytes after its length byte of the entry of `c` with `priority` in
+/// place of its own.
+#[inline]
+fn parts_body_len(c: &Candidate, priority: Option<u16>) -> usize {
     let mut len = entry::FIXED_LEN + address_len(&c.address);
-    if c.priority.is_some() {
+    if priority.is_some() {
         len += entry::PRIORITY_LEN;
     }
     if c.hints != PerformanceHints::default() {
@@ -50,17 +56,38 @@ pub(crate) fn encode<B: BufMut>(e: &SetEntry, b: &mut B) {
 /// intermediate peer appends from its table, with no entry built first.
 #[inline]
 pub(crate) fn encode_parts<B: BufMut>(c: &Candidate, priority: Option<u16>, hop: u8, b: &mut B) {
+    let mut bytes = [0; entry::MAX_LEN];
     let mut out = Writer {
-        bytes: [0; entry::MAX_LEN],
+        bytes: &mut bytes,
         len: 0,
     };
     write(c, priority, hop, &mut out);
-    b.put_slice(out.bytes.get(..out.len).unwrap_or_default());
+    let len = out.len;
+    b.put_slice(bytes.get(..len).unwrap_or_default());
+}
+
+/// [`encode_parts`] laid out in `buf` itself, behind what it holds: the
+/// entry's length is worked out first, that much zeroed room added, and
+/// the fields written into it, so no copy follows. (A copy of an entry laid
+/// out on the stack reads back with wide loads what narrow stores have
+/// just written, which the processor cannot forward: a stall the append's
+/// profile showed on every entry.)
+#[inline]
+pub(crate) fn push_parts(buf: &mut BytesMut, c: &Candidate, priority: Option<u16>, hop: u8) {
+    let len = 1 + parts_body_len(c, priority);
+    let start = buf.len();
+    buf.resize(start + len, 0);
+    let mut out = Writer {
+        bytes: &mut buf[start..],
+        len: 0,
+    };
+    write(c, priority, hop, &mut out);
+    debug_assert_eq!(out.len, len);
 }
 
 /// Lays the entry out in `out`, length byte first.
 #[inline]
-fn write(c: &Candidate, priority: Option<u16>, hop: u8, out: &mut Writer) {
+fn write(c: &Candidate, priority: Option<u16>, hop: u8, out: &mut Writer<'_>) {
     let hints = c.hints != PerformanceHints::default();
     let mut flags = 0;
     if priority.is_some() {
@@ -112,21 +139,22 @@ fn write(c: &Candidate, priority: Option<u16>, hop: u8, out: &mut Writer) {
     out.bytes[0] = (out.len - 1) as u8;
 }
 
-/// An entry being laid out on the stack.
-struct Writer {
-    bytes: [u8; entry::MAX_LEN],
+/// An entry being laid out in `bytes`.
+struct Writer<'a> {
+    bytes: &'a mut [u8],
     len: usize,
 }
 
-impl Writer {
+impl Writer<'_> {
     /// Appends a fixed-size field.
     #[inline(always)]
     fn put<const N: usize>(&mut self, field: [u8; N]) {
         self.put_slice(&field);
     }
 
-    /// Appends `field`; an entry never outgrows [`entry::MAX_LEN`], and a
-    /// field that would is dropped rather than written past the end.
+    /// Appends `field`; an entry never outgrows its room (at most
+    /// [`entry::MAX_LEN`]), and a field that would is dropped rather than
+    /// written past the end.
     #[inline(always)]
     fn put_slice(&mut self, field: &[u8]) {
         let end = self.len + field.len();

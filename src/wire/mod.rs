@@ -374,7 +374,7 @@ pub(crate) fn entries_in(mut bytes: &[u8]) -> impl Iterator<Item = SetEntry> + '
 /// Appends the table's `candidate` as an entry with `priority` at `hop`
 /// (what an intermediate peer adds in place).
 pub(crate) fn push_table_entry(buf: &mut BytesMut, candidate: &Candidate, priority: u16, hop: u8) {
-    entry::encode_parts(candidate, Some(priority), hop, buf);
+    entry::push_parts(buf, candidate, Some(priority), hop);
 }
 
 fn room<B: BufMut>(buf: &B, needed: usize) -> Result<(), WireError> {
