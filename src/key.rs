@@ -169,7 +169,7 @@ impl UniquenessKey {
     }
 
     /// The value `address` is compared on.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn of(self, address: &TransportAddress) -> KeyValue {
         self.of_ip(address.ip(), address.port())
     }
@@ -177,7 +177,7 @@ impl UniquenessKey {
     /// The value an address of `ip` (canonical: an IPv4-mapped IPv6 address
     /// as IPv4, as [`TransportAddress::new`] stores it) and `port` is
     /// compared on.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn of_ip(self, ip: IpAddr, port: u16) -> KeyValue {
         let (v6, bits) = match ip {
             IpAddr::V4(v4) => (false, u128::from(u32::from(v4))),

@@ -152,17 +152,23 @@ fn append<R: Rng + ?Sized>(
     let old_len = buf.len();
     let mut sink = AppendSink {
         key,
-        keys,
+        keys: &mut keys,
         entries,
         added: old_len,
+        end: old_len,
         k,
         buf,
     };
     let report = fill(config, table, now, req, held, &mut sink, rng, allowed);
     let k = sink.k as u8;
+    let end = sink.end;
+    buf.truncate(end);
     let grown = buf.len() - old_len;
-    // New entries sit at the end of the buffer; move them behind the option.
-    buf[range.end..].rotate_right(grown);
+    // New entries sit at the end of the buffer; move them behind the option
+    // (already there when nothing follows it).
+    if range.end < old_len {
+        buf[range.end..].rotate_right(grown);
+    }
     let mut view = OptionView::new_unchecked(&mut buf[range.start..range.end + grown]);
     view.set_k(k);
     view.set_hop(req.hop.saturating_add(1));
@@ -213,11 +219,15 @@ impl Keys {
 /// themselves, read back from the bytes.
 struct AppendSink<'a> {
     key: UniquenessKey,
-    keys: Keys,
+    /// Borrowed, not moved: the keys are a few hundred bytes.
+    keys: &'a mut Keys,
     /// Where the option's own entries lie in `buf`.
     entries: Range<usize>,
-    /// Where the entries added lie in `buf`: from here to its end.
+    /// Where the entries added lie in `buf`: `added..end`. Past `end`,
+    /// `buf` may hold zeroed room for the next ones, cut off when the fill
+    /// is done.
     added: usize,
+    end: usize,
     k: usize,
     buf: &'a mut BytesMut,
 }
@@ -234,7 +244,7 @@ impl AppendSink<'_> {
     #[cold]
     fn read_back(&self, kv: &KeyValue) -> bool {
         let present = wire::entries_in(&self.buf[self.entries.clone()]);
-        let added = wire::entries_in(&self.buf[self.added..]);
+        let added = wire::entries_in(&self.buf[self.added..self.end]);
         present
             .chain(added)
             .any(|e| self.key.of(&e.candidate.address) == *kv)
@@ -265,7 +275,7 @@ impl Sink for AppendSink<'_> {
         }
         self.keys.push(&kv);
         self.k += 1;
-        wire::push_table_entry(self.buf, candidate, priority, hop);
+        self.end = wire::put_table_entry(self.buf, self.end, candidate, priority, hop);
         Inserted::New
     }
 }

@@ -66,24 +66,41 @@ pub(crate) fn encode_parts<B: BufMut>(c: &Candidate, priority: Option<u16>, hop:
     b.put_slice(bytes.get(..len).unwrap_or_default());
 }
 
-/// [`encode_parts`] laid out in `buf` itself, behind what it holds: the
-/// entry's length is worked out first, that much zeroed room added, and
-/// the fields written into it, so no copy follows. (A copy of an entry laid
-/// out on the stack reads back with wide loads what narrow stores have
-/// just written, which the processor cannot forward: a stall the append's
-/// profile showed on every entry.)
+/// [`encode_parts`] laid out in `buf` itself at `at`, so no copy follows.
+/// (A copy of an entry laid out on the stack reads back with wide loads
+/// what narrow stores have just written, which the processor cannot
+/// forward: a stall the append's profile showed on every entry.) The
+/// entry's length is worked out first; when fewer bytes lie behind `at`,
+/// `buf` grows with zeroed room, [`ROOM`] bytes at a time where its
+/// capacity allows (so one zeroing serves several entries, and `buf`
+/// never grows past its capacity for room it may not need). Returns where
+/// the entry ends; the caller cuts `buf` off there when done.
 #[inline]
-pub(crate) fn push_parts(buf: &mut BytesMut, c: &Candidate, priority: Option<u16>, hop: u8) {
+pub(crate) fn put_parts_at(
+    buf: &mut BytesMut,
+    at: usize,
+    c: &Candidate,
+    priority: Option<u16>,
+    hop: u8,
+) -> usize {
     let len = 1 + parts_body_len(c, priority);
-    let start = buf.len();
-    buf.resize(start + len, 0);
+    let end = at + len;
+    if buf.len() < end {
+        let spare = buf.capacity().saturating_sub(at);
+        buf.resize(at + len.max(ROOM.min(spare)), 0);
+    }
     let mut out = Writer {
-        bytes: &mut buf[start..],
+        bytes: &mut buf[at..end],
         len: 0,
     };
     write(c, priority, hop, &mut out);
     debug_assert_eq!(out.len, len);
+    end
 }
+
+/// Zeroed room [`put_parts_at`] adds at a time: four IPv4 entries with
+/// priority and hints.
+const ROOM: usize = 96;
 
 /// Lays the entry out in `out`, length byte first.
 #[inline]

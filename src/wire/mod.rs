@@ -371,10 +371,20 @@ pub(crate) fn entries_in(mut bytes: &[u8]) -> impl Iterator<Item = SetEntry> + '
     })
 }
 
-/// Appends the table's `candidate` as an entry with `priority` at `hop`
-/// (what an intermediate peer adds in place).
-pub(crate) fn push_table_entry(buf: &mut BytesMut, candidate: &Candidate, priority: u16, hop: u8) {
-    entry::push_parts(buf, candidate, Some(priority), hop);
+/// Lays the table's `candidate` out as an entry with `priority` at `hop`
+/// at `at` in `buf` (what an intermediate peer adds in place), growing
+/// `buf` with zeroed room first when less than the entry lies behind `at`;
+/// returns where the entry ends. Bytes of `buf` past that are room for the
+/// next entries, which the caller cuts off when it is done.
+#[inline]
+pub(crate) fn put_table_entry(
+    buf: &mut BytesMut,
+    at: usize,
+    candidate: &Candidate,
+    priority: u16,
+    hop: u8,
+) -> usize {
+    entry::put_parts_at(buf, at, candidate, Some(priority), hop)
 }
 
 fn room<B: BufMut>(buf: &B, needed: usize) -> Result<(), WireError> {
