@@ -45,10 +45,11 @@ pub(crate) struct KeyValue {
 }
 
 impl KeyValue {
-    fn new(v6: bool, bits: u128, port: u16) -> Self {
+    #[inline(always)]
+    fn new(v6: bool, hi: u64, lo: u64, port: u16) -> Self {
         Self {
-            hi: (bits >> 64) as u64,
-            lo: bits as u64,
+            hi,
+            lo,
             tail: u64::from(port ^ u16::from(v6)) | u64::from(v6) << 16,
         }
     }
@@ -171,7 +172,8 @@ impl UniquenessKey {
     /// The value `address` is compared on.
     #[inline(always)]
     pub(crate) fn of(self, address: &TransportAddress) -> KeyValue {
-        self.of_ip(address.ip(), address.port())
+        let (v6, hi, lo) = address.bits();
+        self.of_bits(v6, hi, lo, address.port())
     }
 
     /// The value an address of `ip` (canonical: an IPv4-mapped IPv6 address
@@ -183,12 +185,22 @@ impl UniquenessKey {
             IpAddr::V4(v4) => (false, u128::from(u32::from(v4))),
             IpAddr::V6(v6) => (true, u128::from(v6)),
         };
+        self.of_bits(v6, (bits >> 64) as u64, bits as u64, port)
+    }
+
+    /// The value of an address whose 128 bits (an IPv4 address's 32 in the
+    /// low bits) are `hi` and `lo`, with `port`; the family picks the
+    /// prefix mask without a branch.
+    #[inline(always)]
+    fn of_bits(self, v6: bool, hi: u64, lo: u64, port: u16) -> KeyValue {
         match self {
-            Self::Ip => KeyValue::new(v6, bits, 0),
-            Self::IpPort => KeyValue::new(v6, bits, port),
+            Self::Ip => KeyValue::new(v6, hi, lo, 0),
+            Self::IpPort => KeyValue::new(v6, hi, lo, port),
             Self::Prefix => {
-                let mask = if v6 { !0u128 << 80 } else { 0xffff_ff00 };
-                KeyValue::new(v6, bits & mask, 0)
+                // /48 for IPv6: the top 48 bits; /24 for IPv4.
+                let hi_mask = if v6 { !0u64 << 16 } else { 0 };
+                let lo_mask = if v6 { 0 } else { 0xffff_ff00 };
+                KeyValue::new(v6, hi & hi_mask, lo & lo_mask, 0)
             }
         }
     }
@@ -228,16 +240,51 @@ mod tests {
     }
 
     #[test]
+    fn keys_of_an_address_and_of_its_ip_agree() {
+        let ips = [
+            "203.0.113.5",
+            "0.0.0.1",
+            "255.255.255.255",
+            "::1",
+            "2001:db8:aa:bb::5",
+            "::ffff:198.51.100.7",
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+        ];
+        for ip in ips {
+            let ip: IpAddr = ip.parse().unwrap();
+            let a = TransportAddress::new(ip, 3478, Transport::Udp);
+            for key in [
+                UniquenessKey::Ip,
+                UniquenessKey::IpPort,
+                UniquenessKey::Prefix,
+            ] {
+                assert_eq!(key.of(&a), key.of_ip(a.ip(), 3478), "{ip} under {key:?}");
+            }
+        }
+        // The IPv4 and IPv6 spellings of one address are one key; an IPv6
+        // address whose bits equal an IPv4 one's is another.
+        let v4 = TransportAddress::new("192.0.2.1".parse().unwrap(), 1, Transport::Udp);
+        let mapped = TransportAddress::new("::ffff:192.0.2.1".parse().unwrap(), 1, Transport::Udp);
+        let compatible = TransportAddress::new("::192.0.2.1".parse().unwrap(), 1, Transport::Udp);
+        assert_eq!(UniquenessKey::Ip.of(&v4), UniquenessKey::Ip.of(&mapped));
+        assert_ne!(UniquenessKey::Ip.of(&v4), UniquenessKey::Ip.of(&compatible));
+        assert_ne!(
+            UniquenessKey::Prefix.of(&v4),
+            UniquenessKey::Prefix.of(&compatible)
+        );
+    }
+
+    #[test]
     fn a_key_takes_24_bytes() {
         assert_eq!(core::mem::size_of::<KeyValue>(), 24);
         // Ordered as the 128-bit number it holds.
-        let a = KeyValue::new(true, 1 << 64, 0);
-        let b = KeyValue::new(true, u128::from(u64::MAX), 0);
+        let a = KeyValue::new(true, 1, 0, 0);
+        let b = KeyValue::new(true, 0, u64::MAX, 0);
         assert!(a > b);
         // Family and port both count, however they combine in the tail.
-        assert_ne!(KeyValue::new(false, 1, 1), KeyValue::new(true, 1, 0));
-        assert_ne!(KeyValue::new(false, 1, 0), KeyValue::new(true, 1, 0));
-        assert_ne!(KeyValue::new(true, 1, 1), KeyValue::new(true, 1, 0));
+        assert_ne!(KeyValue::new(false, 0, 1, 1), KeyValue::new(true, 0, 1, 0));
+        assert_ne!(KeyValue::new(false, 0, 1, 0), KeyValue::new(true, 0, 1, 0));
+        assert_ne!(KeyValue::new(true, 0, 1, 1), KeyValue::new(true, 0, 1, 0));
     }
 
     #[test]
