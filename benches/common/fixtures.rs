@@ -45,9 +45,10 @@ pub(crate) const POLICIES: [(SelectionPolicy, &str); 4] = [
 /// The group name for `base`: built with an ablation feature
 /// (benchmarking only: `ablate-bloom`, the candidate set without its Bloom
 /// filter of keys; `ablate-drawn`, load spreading without its record of
-/// positions drawn) the results go to groups of their own
-/// (`{base}_no_bloom`, `{base}_no_drawn`), so they never overwrite the
-/// ordinary ones.
+/// positions drawn; `ablate-room`, the in-place append zeroing room one
+/// entry at a time) the results go to groups of their own
+/// (`{base}_no_bloom`, `{base}_no_drawn`, `{base}_no_room`), so they never
+/// overwrite the ordinary ones.
 pub(crate) fn group_name(base: &str) -> String {
     let mut name = base.to_owned();
     if cfg!(feature = "ablate-bloom") {
@@ -55,6 +56,9 @@ pub(crate) fn group_name(base: &str) -> String {
     }
     if cfg!(feature = "ablate-drawn") {
         name.push_str("_no_drawn");
+    }
+    if cfg!(feature = "ablate-room") {
+        name.push_str("_no_room");
     }
     name
 }
