@@ -95,6 +95,19 @@ impl TransportAddress {
         SocketAddr::new(self.ip(), self.port)
     }
 
+    /// Whether the address is IPv6.
+    #[inline(always)]
+    pub(crate) fn is_v6(&self) -> bool {
+        self.v6
+    }
+
+    /// The address in network order: an IPv4 address in the last four
+    /// bytes behind twelve zeros.
+    #[inline(always)]
+    pub(crate) fn octets16(&self) -> &[u8; 16] {
+        &self.octets
+    }
+
     /// Whether the address is IPv6, and its 128 bits (an IPv4 address's 32
     /// in the low bits), high half first: without a branch on the family.
     #[inline(always)]

@@ -39,9 +39,10 @@ pub(crate) fn encoded_len(e: &SetEntry) -> usize {
 }
 
 fn address_len(a: &TransportAddress) -> usize {
-    match a.ip() {
-        IpAddr::V4(_) => 2 + usize::from(addr::IPV4_LEN),
-        IpAddr::V6(_) => 2 + usize::from(addr::IPV6_LEN),
+    if a.is_v6() {
+        2 + usize::from(addr::IPV6_LEN)
+    } else {
+        2 + usize::from(addr::IPV4_LEN)
     }
 }
 
@@ -145,15 +146,12 @@ fn write(c: &Candidate, priority: Option<u16>, hop: u8, out: &mut Writer<'_>) {
         out.put([id.as_bytes().len() as u8]);
         out.put_slice(id.as_bytes());
     }
-    match c.address.ip() {
-        IpAddr::V4(v4) => {
-            out.put([addr::IPV4, addr::IPV4_LEN]);
-            out.put(v4.octets());
-        }
-        IpAddr::V6(v6) => {
-            out.put([addr::IPV6, addr::IPV6_LEN]);
-            out.put(v6.octets());
-        }
+    let o = c.address.octets16();
+    if c.address.is_v6() {
+        out.put([addr::IPV6, addr::IPV6_LEN]);
+        out.put(*o);
+    } else {
+        out.put([addr::IPV4, addr::IPV4_LEN, o[12], o[13], o[14], o[15]]);
     }
     out.put(c.address.port().to_be_bytes());
     // At most 5 + 2 + 7 + 33 + 20 = 67 bytes after it: fits the byte.
