@@ -38,11 +38,11 @@ pub(crate) fn on_encoded_request<R: Rng + ?Sized>(
     option: &mut BytesMut,
     wire_config: &WireConfig,
     rng: &mut R,
-    allowed: impl FnOnce() -> bool,
+    requester: (Option<Requester>, impl FnOnce() -> bool),
 ) -> Result<HopReport, WireError> {
     let whole = 0..option.len();
     let peer = (config, table);
-    append(peer, now, kind, option, whole, wire_config, rng, allowed).map(|(report, _)| report)
+    append(peer, now, kind, option, whole, wire_config, rng, requester).map(|(report, _)| report)
 }
 
 /// [`IntermediatePeer::on_reload_request`](super::IntermediatePeer::on_reload_request).
@@ -70,8 +70,16 @@ pub(crate) fn on_reload_request<R: Rng + ?Sized>(
     let already = matches!(from, Some(Requester::Transport(_)))
         && wire::has_option(message, wire_config.observed_option_type);
     let end = range.end;
-    let (report, mut grown) = append(peer, now, kind, message, range, wire_config, rng, allowed)?;
-    let report = report.observing(from);
+    let (report, mut grown) = append(
+        peer,
+        now,
+        kind,
+        message,
+        range,
+        wire_config,
+        rng,
+        (from, allowed),
+    )?;
     if let (Some(seen), false) = (report.observed, already) {
         // The first hop tells the sending node where the request came from:
         // an option of its own behind the piggyback option, copied into the
@@ -99,7 +107,7 @@ fn append<R: Rng + ?Sized>(
     range: Range<usize>,
     wire_config: &WireConfig,
     rng: &mut R,
-    allowed: impl FnOnce() -> bool,
+    (from, allowed): (Option<Requester>, impl FnOnce() -> bool),
 ) -> Result<(HopReport, usize), WireError> {
     // Check the whole option first (nothing is written unless it is sound),
     // and in the same pass keep its entries' keys: a Bloom filter of all of
@@ -137,6 +145,7 @@ fn append<R: Rng + ?Sized>(
         n: config.effective_n(view.n()),
         filter: view.filter(),
         hop: view.hop(),
+        from,
     };
     let key = view.key();
     let k = usize::from(view.k());

@@ -133,6 +133,7 @@ impl IntermediatePeer {
             n: self.config.effective_n(option.n()),
             filter: option.filter(),
             hop: option.hop(),
+            from,
         };
         match req.mode {
             RoutingMode::Recursive => {
@@ -149,7 +150,6 @@ impl IntermediatePeer {
                     allowed,
                 );
                 *hop = hop.saturating_add(1);
-                let report = report.observing(from);
                 self.stats.record(&report);
                 Outcome::Filled(report)
             }
@@ -165,7 +165,6 @@ impl IntermediatePeer {
                     rng,
                     allowed,
                 );
-                let report = report.observing(from);
                 self.stats.record(&report);
                 Outcome::Answer(answer, report)
             }
@@ -229,9 +228,8 @@ impl IntermediatePeer {
             option,
             wire_config,
             rng,
-            allowed,
-        )
-        .map(|r| r.observing(from));
+            (from, allowed),
+        );
         self.record(result.as_ref());
         result
     }

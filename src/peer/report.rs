@@ -80,17 +80,21 @@ pub struct HopReport {
 }
 
 impl HopReport {
-    /// This report with [`observed`](Self::observed) set from `from`: the
-    /// transport address the request came from, when the host named one
-    /// and this hop received the request from the sending node itself
-    /// (iterative mode, or hop 1 in recursive mode).
-    pub(crate) fn observing(mut self, from: Option<Requester>) -> Self {
-        let direct = self.mode == RoutingMode::Iterative || self.hop == 1;
-        self.observed = match from {
+    /// What [`observed`](Self::observed) is for a request from `from` in
+    /// `mode` at `hop`: the transport address it came from, when the host
+    /// named one and this hop received the request from the sending node
+    /// itself (iterative mode, or hop 1 in recursive mode).
+    #[inline]
+    pub(crate) fn observed_from(
+        from: Option<Requester>,
+        mode: RoutingMode,
+        hop: u8,
+    ) -> Option<TransportAddress> {
+        let direct = mode == RoutingMode::Iterative || hop == 1;
+        match from {
             Some(Requester::Transport(t)) if direct => Some(t),
             _ => None,
-        };
-        self
+        }
     }
 
     /// Candidates this peer added (§4.2 step 6: K = K + 1 for each).
