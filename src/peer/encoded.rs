@@ -30,6 +30,7 @@ const MAX: usize = N::MAX.get() as usize;
 
 /// [`IntermediatePeer::on_encoded_request`](super::IntermediatePeer::on_encoded_request).
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 pub(crate) fn on_encoded_request<R: Rng + ?Sized>(
     config: &PeerConfig,
     table: &CandidateTable,
@@ -42,11 +43,15 @@ pub(crate) fn on_encoded_request<R: Rng + ?Sized>(
 ) -> Result<HopReport, WireError> {
     let whole = 0..option.len();
     let peer = (config, table);
-    append(peer, now, kind, option, whole, wire_config, rng, requester).map(|(report, _)| report)
+    let mut keys = Keys::new();
+    check(&option[..], wire_config, &mut keys)?;
+    let (report, _) = append(peer, now, kind, option, whole, &mut keys, rng, requester);
+    Ok(report)
 }
 
 /// [`IntermediatePeer::on_reload_request`](super::IntermediatePeer::on_reload_request).
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 pub(crate) fn on_reload_request<R: Rng + ?Sized>(
     config: &PeerConfig,
     table: &CandidateTable,
@@ -70,16 +75,18 @@ pub(crate) fn on_reload_request<R: Rng + ?Sized>(
     let already = matches!(from, Some(Requester::Transport(_)))
         && wire::has_option(message, wire_config.observed_option_type);
     let end = range.end;
+    let mut keys = Keys::new();
+    check(&message[range.clone()], wire_config, &mut keys)?;
     let (report, mut grown) = append(
         peer,
         now,
         kind,
         message,
         range,
-        wire_config,
+        &mut keys,
         rng,
         (from, allowed),
-    )?;
+    );
     if let (Some(seen), false) = (report.observed, already) {
         // The first hop tells the sending node where the request came from:
         // an option of its own behind the piggyback option, copied into the
@@ -95,26 +102,15 @@ pub(crate) fn on_reload_request<R: Rng + ?Sized>(
     Ok(Some(report))
 }
 
-/// Appends to the option at `range` of `buf`: checks it, fills, writes the
-/// new entries behind it and patches its K, hop and length. Returns the
-/// report and how many bytes the option grew.
-#[allow(clippy::too_many_arguments)]
-fn append<R: Rng + ?Sized>(
-    (config, table): (&PeerConfig, &CandidateTable),
-    now: Instant,
-    kind: MessageKind,
-    buf: &mut BytesMut,
-    range: Range<usize>,
-    wire_config: &WireConfig,
-    rng: &mut R,
-    (from, allowed): (Option<Requester>, impl FnOnce() -> bool),
-) -> Result<(HopReport, usize), WireError> {
-    // Check the whole option first (nothing is written unless it is sound),
-    // and in the same pass keep its entries' keys: a Bloom filter of all of
-    // them, and the first few themselves. An entry is compared with the
-    // ones before it only when the filter says its key may be there.
-    let bytes = &buf[range.clone()];
-    let mut keys = Keys::new();
+/// Checks the option in `bytes` (nothing is written unless it is sound)
+/// and in the same pass takes its entries' keys into `keys`: a Bloom
+/// filter of all of them, and the first few themselves. An entry is
+/// compared with the ones before it only when the filter says its key may
+/// be there. Apart from [`append`], which cannot fail: a report returned
+/// inside a `Result` is copied out of it with loads wider than the stores
+/// that wrote it, a stall the profile showed on every append.
+#[inline(always)]
+fn check(bytes: &[u8], wire_config: &WireConfig, keys: &mut Keys) -> Result<(), WireError> {
     let mut duplicate = None;
     let view = OptionView::new_checked_each(bytes, wire_config, |key, _, e| {
         let kv = key.of(&e.candidate.address);
@@ -139,6 +135,26 @@ fn append<R: Rng + ?Sized>(
     if let Some(index) = duplicate {
         return Err(WireError::DuplicateKey { index: index as u8 });
     }
+    Ok(())
+}
+
+/// Appends to the option at `range` of `buf`, which [`check`] passed
+/// (filling `keys`): fills, writes the new entries behind it and patches
+/// its K, hop and length. Returns the report and how many bytes the option
+/// grew.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn append<R: Rng + ?Sized>(
+    (config, table): (&PeerConfig, &CandidateTable),
+    now: Instant,
+    kind: MessageKind,
+    buf: &mut BytesMut,
+    range: Range<usize>,
+    keys: &mut Keys,
+    rng: &mut R,
+    (from, allowed): (Option<Requester>, impl FnOnce() -> bool),
+) -> (HopReport, usize) {
+    let view = OptionView::new_unchecked(&buf[range.clone()]);
     let req = Request {
         kind,
         mode: RoutingMode::Recursive,
@@ -161,7 +177,7 @@ fn append<R: Rng + ?Sized>(
     let old_len = buf.len();
     let mut sink = AppendSink {
         key,
-        keys: &mut keys,
+        keys,
         entries,
         added: old_len,
         end: old_len,
@@ -182,7 +198,7 @@ fn append<R: Rng + ?Sized>(
     view.set_k(k);
     view.set_hop(req.hop.saturating_add(1));
     view.fit_length();
-    Ok((report, grown))
+    (report, grown)
 }
 
 /// The known list of an option that carries none.
