@@ -21,7 +21,7 @@ use crate::option::{MessageKind, RoutingMode};
 use crate::wire::{self, Direction, OptionView, WireConfig, WireError};
 
 use super::config::PeerConfig;
-use super::fill::{fill, Request, Sink};
+use super::fill::{fill, finish, Filled, Request, Sink};
 use super::limiter::Requester;
 use super::report::HopReport;
 use super::table::CandidateTable;
@@ -45,8 +45,8 @@ pub(crate) fn on_encoded_request<R: Rng + ?Sized>(
     let peer = (config, table);
     let mut keys = Keys::new();
     check(&option[..], wire_config, &mut keys)?;
-    let (report, _) = append(peer, now, kind, option, whole, &mut keys, rng, requester);
-    Ok(report)
+    let (req, filled, _) = append(peer, now, kind, option, whole, &mut keys, rng, requester);
+    Ok(finish(&req, filled))
 }
 
 /// [`IntermediatePeer::on_reload_request`](super::IntermediatePeer::on_reload_request).
@@ -77,7 +77,7 @@ pub(crate) fn on_reload_request<R: Rng + ?Sized>(
     let end = range.end;
     let mut keys = Keys::new();
     check(&message[range.clone()], wire_config, &mut keys)?;
-    let (report, mut grown) = append(
+    let (req, filled, mut grown) = append(
         peer,
         now,
         kind,
@@ -87,7 +87,8 @@ pub(crate) fn on_reload_request<R: Rng + ?Sized>(
         rng,
         (from, allowed),
     );
-    if let (Some(seen), false) = (report.observed, already) {
+    let observed = HopReport::observed_from(req.from, req.mode, req.hop);
+    if let (Some(seen), false) = (observed, already) {
         // The first hop tells the sending node where the request came from:
         // an option of its own behind the piggyback option, copied into the
         // response like it (RESPONSE_COPY).
@@ -99,7 +100,7 @@ pub(crate) fn on_reload_request<R: Rng + ?Sized>(
         grown += len;
     }
     wire::grow_lengths(message, grown);
-    Ok(Some(report))
+    Ok(Some(finish(&req, filled)))
 }
 
 /// Checks the option in `bytes` (nothing is written unless it is sound)
@@ -140,8 +141,9 @@ fn check(bytes: &[u8], wire_config: &WireConfig, keys: &mut Keys) -> Result<(), 
 
 /// Appends to the option at `range` of `buf`, which [`check`] passed
 /// (filling `keys`): fills, writes the new entries behind it and patches
-/// its K, hop and length. Returns the report and how many bytes the option
-/// grew.
+/// its K, hop and length. Returns the request and what the fill did, for
+/// the report ([`finish`], which the caller calls last), and how many bytes
+/// the option grew.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn append<R: Rng + ?Sized>(
@@ -153,7 +155,7 @@ fn append<R: Rng + ?Sized>(
     keys: &mut Keys,
     rng: &mut R,
     (from, allowed): (Option<Requester>, impl FnOnce() -> bool),
-) -> (HopReport, usize) {
+) -> (Request, Filled, usize) {
     let view = OptionView::new_unchecked(&buf[range.clone()]);
     let req = Request {
         kind,
@@ -184,7 +186,7 @@ fn append<R: Rng + ?Sized>(
         k,
         buf,
     };
-    let report = fill(config, table, now, req, held, &mut sink, rng, allowed);
+    let filled = fill(config, table, now, req, held, &mut sink, rng, allowed);
     let k = sink.k as u8;
     let end = sink.end;
     buf.truncate(end);
@@ -198,7 +200,7 @@ fn append<R: Rng + ?Sized>(
     view.set_k(k);
     view.set_hop(req.hop.saturating_add(1));
     view.fit_length();
-    (report, grown)
+    (req, filled, grown)
 }
 
 /// The known list of an option that carries none.

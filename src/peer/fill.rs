@@ -82,16 +82,20 @@ pub(crate) fn fill<R: Rng + ?Sized, K: Sink + ?Sized>(
     sink: &mut K,
     rng: &mut R,
     requester_allowed: impl FnOnce() -> bool,
-) -> HopReport {
+) -> Filled {
     let n = req.n;
     let k_before = sink.len().min(usize::from(u8::MAX)) as u8;
-    // The report is built once, at the end ([`finish`]).
+    let stopped = |stop| Filled {
+        k_before,
+        k_after: k_before,
+        stop,
+    };
     // Step 3.
     if k_before >= n.get() {
-        return finish(&req, k_before, k_before, Stop::AlreadyFull);
+        return stopped(Stop::AlreadyFull);
     }
     if !requester_allowed() {
-        return finish(&req, k_before, k_before, Stop::Limited);
+        return stopped(Stop::Limited);
     }
     // The table applied the address policy when each entry went in.
     let admission = Admission::new(req.filter, None, config.per_hop_share(), n);
@@ -111,12 +115,21 @@ pub(crate) fn fill<R: Rng + ?Sized, K: Sink + ?Sized>(
     config
         .selection()
         .propose(table, usize::from(want), rng, &mut step);
-    finish(
-        &req,
+    Filled {
         k_before,
-        k_before.saturating_add(step.added),
-        step.stop,
-    )
+        k_after: k_before.saturating_add(step.added),
+        stop: step.stop,
+    }
+}
+
+/// What [`fill`] did: K before and after, and why it stopped. The caller
+/// makes the report of it with [`finish`] when it has nothing else left to
+/// do, so the report is built once, last, from its parts.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Filled {
+    pub(crate) k_before: u8,
+    pub(crate) k_after: u8,
+    pub(crate) stop: Stop,
 }
 
 /// §4.2 steps 5–7 for each entry the policy proposes.
@@ -177,13 +190,20 @@ impl<K: Sink + ?Sized> Visit for Step<'_, K> {
     }
 }
 
-/// The hop's report, traced. Built once, from its parts, with nothing
-/// taking its address (the trace reads copies of its fields), so it stays
-/// in registers until it is returned: a report written to memory field by
-/// field and then copied whole is read with loads wider than the stores
-/// that wrote it, a stall the profile showed on every request.
+/// The hop's report of `req` and what [`fill`] did, traced. Built once,
+/// last, from its parts, with nothing taking its address (the trace reads
+/// copies of its fields), so it goes from registers to where it is
+/// returned: a report written to memory field by field and then copied
+/// whole (patched after it is built, kept across calls, returned inside a
+/// `Result`) is read with loads wider than the stores that wrote it, a
+/// stall the profile showed on every request.
 #[inline(always)]
-fn finish(req: &Request, k_before: u8, k_after: u8, stop: Stop) -> HopReport {
+pub(crate) fn finish(req: &Request, filled: Filled) -> HopReport {
+    let Filled {
+        k_before,
+        k_after,
+        stop,
+    } = filled;
     let report = HopReport {
         kind: req.kind,
         mode: req.mode,

@@ -35,7 +35,7 @@ pub use stats::PeerStats;
 pub use table::{CandidateTable, SyncReport, TableEntry, TableError, Upserted};
 pub use table_config::{SourcePriorities, TableConfig};
 
-use fill::{fill, Request};
+use fill::{fill, finish, Request};
 use limiter::Limiter;
 
 /// An intermediate peer: its configuration and candidate table.
@@ -139,7 +139,7 @@ impl IntermediatePeer {
             RoutingMode::Recursive => {
                 let (set, hop, known) = option.parts_mut();
                 req.hop = *hop;
-                let report = fill(
+                let filled = fill(
                     &self.config,
                     &self.table,
                     now,
@@ -150,12 +150,13 @@ impl IntermediatePeer {
                     allowed,
                 );
                 *hop = hop.saturating_add(1);
+                let report = finish(&req, filled);
                 self.stats.record(&report);
                 Outcome::Filled(report)
             }
             RoutingMode::Iterative => {
                 let mut answer = CandidateSet::with_capacity(option.key(), req.n);
-                let report = fill(
+                let filled = fill(
                     &self.config,
                     &self.table,
                     now,
@@ -165,6 +166,7 @@ impl IntermediatePeer {
                     rng,
                     allowed,
                 );
+                let report = finish(&req, filled);
                 self.stats.record(&report);
                 Outcome::Answer(answer, report)
             }
