@@ -75,19 +75,7 @@ pub(crate) fn decode_known<I: Input>(
     known: &mut KnownKeys,
 ) -> Result<(), WireError> {
     known.clear();
-    if !h.known {
-        return Ok(());
-    }
-    let count = usize::from(input.take_u8().ok_or(WireError::Truncated {
-        what: "known count",
-    })?);
-    if count > KnownKeys::MAX {
-        return Err(WireError::TooLong { what: "known list" });
-    }
-    let list = input
-        .take_bytes(2 * count)
-        .ok_or(WireError::Truncated { what: "known list" })?;
-    for fp in list.chunks_exact(2) {
+    for fp in take_known(input, h)?.chunks_exact(2) {
         known.push(u16::from_be_bytes([fp[0], fp[1]]));
     }
     Ok(())
@@ -95,8 +83,14 @@ pub(crate) fn decode_known<I: Input>(
 
 /// Checks the known list [`decode_known`] would read, without keeping it.
 pub(crate) fn skip_known<I: Input>(input: &mut I, h: &Header) -> Result<(), WireError> {
+    take_known(input, h).map(|_| ())
+}
+
+/// Takes the known list's fingerprints (two bytes each) after checking its
+/// count; none when the header announces no list.
+fn take_known<'a, I: Input>(input: &'a mut I, h: &Header) -> Result<&'a [u8], WireError> {
     if !h.known {
-        return Ok(());
+        return Ok(&[]);
     }
     let count = usize::from(input.take_u8().ok_or(WireError::Truncated {
         what: "known count",
@@ -106,8 +100,7 @@ pub(crate) fn skip_known<I: Input>(input: &mut I, h: &Header) -> Result<(), Wire
     }
     input
         .take_bytes(2 * count)
-        .ok_or(WireError::Truncated { what: "known list" })?;
-    Ok(())
+        .ok_or(WireError::Truncated { what: "known list" })
 }
 
 /// Reads and checks the header.
